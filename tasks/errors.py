@@ -1,0 +1,65 @@
+"""Errors with documented exit codes, shared by the stages, the flow and the CLI."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from enum import IntEnum
+from typing import Any
+
+
+class ExitCode(IntEnum):
+    """Process exit codes; documented in README.md ("Exit codes")."""
+
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2
+    BAD_PARAMS = 3
+    DATA_INVALID = 4
+    STAGE_FAILED = 5
+    MODEL_REFUSED = 6
+    REGISTRY = 7
+
+
+class TrainflowError(Exception):
+    """An expected failure: its message is for the user and it maps to an exit code."""
+
+    code: ExitCode = ExitCode.INTERNAL
+
+
+class ParamsError(TrainflowError):
+    code = ExitCode.BAD_PARAMS
+
+
+class DataValidationError(TrainflowError):
+    code = ExitCode.DATA_INVALID
+
+
+class StageError(TrainflowError):
+    code = ExitCode.STAGE_FAILED
+
+
+class ModelRefused(TrainflowError):
+    code = ExitCode.MODEL_REFUSED
+
+
+class RegistryError(TrainflowError):
+    code = ExitCode.REGISTRY
+
+
+def stage_entry(stage: str) -> Callable[[Callable[[], Any]], Callable[[], None]]:
+    """Wrap a stage's `main` so an expected error prints one clear message and its exit code."""
+
+    def wrap(main: Callable[[], Any]) -> Callable[[], None]:
+        @functools.wraps(main)
+        def entry() -> None:
+            try:
+                main()
+            except TrainflowError as err:
+                print(f"trainflow: stage '{stage}' failed: {err}", file=sys.stderr)
+                sys.exit(int(err.code))
+
+        return entry
+
+    return wrap

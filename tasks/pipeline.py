@@ -6,7 +6,6 @@ shuffling and prefetching belong, so every path that feeds the model goes throug
 
 from __future__ import annotations
 
-
 import numpy as np
 import tensorflow as tf
 

@@ -48,11 +48,32 @@ class DataParams(Section):
         return size
 
 
+class DriftParams(Section):
+    """Drift of new raw data against the training data of the registered champion."""
+
+    action: Literal["warn", "fail"] = "warn"
+    numeric_threshold: float = Field(0.25, gt=0)
+    categorical_threshold: float = Field(0.1, gt=0, le=1)
+    columns: dict[str, float] = Field(default_factory=dict)
+    reference: str | None = None
+
+    @field_validator("columns")
+    @classmethod
+    def _positive_thresholds(cls, columns: dict[str, float]) -> dict[str, float]:
+        bad = [name for name, value in columns.items() if value <= 0]
+        if bad:
+            raise ValueError(f"thresholds must be greater than 0 (columns {bad})")
+        return columns
+
+
 class ValidateParams(Section):
-    suite: str | None = None
+    suite: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     max_null_target: float = Field(0.05, ge=0, le=1)
     min_classes: int = Field(2, ge=2)
     min_rows_per_class: int = Field(10, ge=3)
+    max_duplicate_share: float = Field(0.05, ge=0, le=1)
+    batch_rows: int = Field(250_000, ge=1_000)
+    drift: DriftParams = DriftParams()
 
 
 class PrepareParams(Section):
@@ -87,6 +108,8 @@ class TrainParams(Section):
     optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
     early_stopping_patience: int = Field(5, ge=0)
     device: Literal["auto", "cpu", "gpu"] = "auto"
+    retries: int = Field(1, ge=0)
+    retry_delay_seconds: float = Field(5, ge=0)
     cnn: CnnParams = CnnParams()
     mlp: MlpParams = MlpParams()
 

@@ -1,0 +1,108 @@
+"""Lineage of a registered version, and the model card generated from it.
+
+Everything needed to trace and rebuild a production model, in plain files next to its tag:
+the data and model hashes from dvc.lock, the commit it was built from, params, metrics, gate
+result, the Prefect flow run, library versions and the device it trained on.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from tasks.io import read_json
+from tasks.params import Params
+
+
+@dataclass
+class Lineage:
+    artifact: str
+    version: str
+    created_at: str
+    source_commit: str
+    data_md5: str | None
+    model_md5: str | None
+    flow_run_id: str | None
+    params: dict
+    metrics: dict
+    gate: dict
+    training: dict
+    libraries: dict
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+
+def library_versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for package in ("tensorflow", "keras", "dvc", "prefect", "great-expectations"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def _optional_json(path: Path) -> dict:
+    return read_json(path) if path.exists() else {}
+
+
+def lineage_record(repo: Path, params: Params, ver: str, flow_run_id: str | None) -> Lineage:
+    from tasks.registry import out_hash
+
+    lock = (repo / "dvc.lock").read_text()
+    reports = repo / params.paths.reports
+    train = _optional_json(reports / "train.json")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True)
+    return Lineage(
+        artifact=params.register_.artifact,
+        version=ver,
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        source_commit=head.stdout.strip(),
+        data_md5=out_hash(lock, "ingest", params.paths.raw),
+        model_md5=out_hash(lock, "train", params.paths.model),
+        flow_run_id=flow_run_id,
+        params=params.model_dump(mode="json", by_alias=True),
+        metrics=_optional_json(reports / "metrics.json"),
+        gate=_optional_json(reports / "gate.json"),
+        training={k: v for k, v in train.items() if k != "params"},
+        libraries=library_versions(),
+    )
+
+
+def _metric_rows(metrics: dict) -> list[str]:
+    return [f"| {k} | {v:.4f} |" for k, v in metrics.items() if isinstance(v, int | float)]
+
+
+def model_card(record: Lineage) -> str:
+    """A short markdown card: what the model is, how good, and where it came from."""
+    gate = record.gate.get("checks", [])
+    lines = [
+        f"# {record.artifact} {record.version}",
+        "",
+        f"Registered {record.created_at} from commit `{record.source_commit[:12]}`"
+        + (f", Prefect flow run `{record.flow_run_id}`." if record.flow_run_id else "."),
+        "",
+        f"- data: `{record.params['data']['source']}` (md5 `{record.data_md5}`)",
+        f"- model md5 `{record.model_md5}`; trained on {record.training.get('device', '?')}"
+        f" for {record.training.get('epochs_run', '?')} epochs",
+        "- libraries: " + ", ".join(f"{k} {v}" for k, v in record.libraries.items()),
+        "",
+        "| metric | test value |",
+        "| --- | --- |",
+        *_metric_rows(record.metrics),
+        "",
+        "| gate check | value | threshold | verdict |",
+        "| --- | --- | --- | --- |",
+        *(
+            f"| {c['check']} | {c['value']:.4f} | {c['op']} {c['threshold']} | "
+            f"{'pass' if c['passed'] else 'FAIL'} |"
+            for c in gate
+        ),
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,93 @@
+"""Shared fixtures: a temporary git copy of this repository and a real Prefect server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+# Fast settings for end-to-end runs on the bundled digits: a couple of epochs, a low bar.
+FAST = [
+    "train.epochs=3",
+    "train.retries=0",
+    "evaluate.gate.min_accuracy=0.5",
+    "evaluate.gate.min_macro_f1=0.5",
+]
+
+
+def project_files() -> list[str]:
+    """Tracked and new (not ignored) files of the project, as a fresh clone would have."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [name for name in listed.split("\0") if name and (ROOT / name).is_file()]
+
+
+def make_workspace(target: Path) -> Path:
+    """Copy the project into `target` and commit it, like `git clone` of main would."""
+    for name in project_files():
+        destination = target / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, destination)
+    for directory in ("data/raw", "data/prepared", "models/model", "registry"):
+        shutil.rmtree(target / directory, ignore_errors=True)
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=target, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=target, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "clone"], cwd=target, check=True)
+    return target
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    return make_workspace(tmp_path / "repo")
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[str]:
+    """One real Prefect server for the whole session (the CLI subprocesses talk to it)."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness():
+        yield PREFECT_API_URL.value()
+
+
+@pytest.fixture
+def env(prefect_api: str, tmp_path: Path) -> dict[str, str]:
+    """A fresh-machine environment: no git identity, the test Prefect server, our venv first."""
+    home = tmp_path / "home"
+    home.mkdir()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PREFECT_"))}
+    return clean | {
+        "HOME": str(home),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "PREFECT_API_URL": prefect_api,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "DVC_NO_ANALYTICS": "1",
+    }
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str], timeout: int = 600):
+    """Run a command like a user would; return the completed process (never raises)."""
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def trainflow(workspace: Path, env: dict[str, str], *args: str):
+    return run([str(BIN / "trainflow"), *args], workspace, env)
+
+
+def git_tags(workspace: Path) -> list[str]:
+    listed = subprocess.run(["git", "tag", "-l"], cwd=workspace, capture_output=True, text=True)
+    return listed.stdout.split()

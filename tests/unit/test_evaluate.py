@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+
+from tasks.evaluate import gate, metrics
+from tasks.params import GateParams
+
+CLASSES = ["a", "b"]
+
+
+def proba_for(predicted: list[int], confidence: float = 0.9) -> np.ndarray:
+    return np.array(
+        [
+            [confidence, 1 - confidence] if p == 0 else [1 - confidence, confidence]
+            for p in predicted
+        ]
+    )
+
+
+def test_metrics_match_hand_counts():
+    y_true = np.array([0, 0, 1, 1])
+    scores = metrics(y_true, proba_for([0, 1, 1, 1]), CLASSES)
+    assert scores["accuracy"] == pytest.approx(0.75)
+    assert scores["per_class"]["a"] == {"precision": 1.0, "recall": 0.5, "support": 2}
+    assert scores["per_class"]["b"]["precision"] == pytest.approx(2 / 3)
+    assert scores["log_loss"] == pytest.approx(-(3 * np.log(0.9) + np.log(0.1)) / 4)
+    assert "roc_auc" in scores
+
+
+def test_multiclass_has_no_roc_auc():
+    scores = metrics(np.array([0, 1, 2]), np.eye(3), ["x", "y", "z"])
+    assert scores["accuracy"] == 1.0
+    assert "roc_auc" not in scores
+
+
+def test_gate_blesses_only_when_every_check_passes():
+    scores = {"accuracy": 0.9, "macro_f1": 0.85, "log_loss": 0.3}
+    passed = gate(scores, GateParams(min_accuracy=0.9, min_macro_f1=0.8, max_log_loss=0.5))
+    assert passed["blessed"] and len(passed["checks"]) == 3
+    refused = gate(scores, GateParams(min_accuracy=0.95, min_macro_f1=None, max_log_loss=0.1))
+    assert not refused["blessed"]
+    assert [(c["metric"], c["passed"]) for c in refused["checks"]] == [
+        ("accuracy", False),
+        ("log_loss", False),
+    ]

@@ -79,3 +79,8 @@ def test_defaults_cover_every_section():
         "evaluate",
         "register",
     }
+
+
+@pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.yaml")), ids=str)
+def test_shipped_examples_are_valid(example):
+    load_params(example)

@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tasks.errors import TrainflowError
+from flows.options import Workspace, fail
+from flows.registry_cli import models_app, predict
+from tasks.errors import ExitCode, TrainflowError
 
 app = typer.Typer(help="Declarative retraining pipeline for Keras models.", no_args_is_help=True)
-models_app = typer.Typer(help="The model registry (GTO versions and stages).")
 suite_app = typer.Typer(help="Great Expectations suites in gx/.")
 app.add_typer(models_app, name="models")
+app.command()(predict)
 app.add_typer(suite_app, name="suite")
-
-Workspace = Annotated[
-    Path, typer.Option("--workspace", "-w", help="Repository with params.yaml and dvc.yaml.")
-]
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-def fail(err: TrainflowError) -> typer.Exit:
-    typer.secho(f"trainflow: {err}", err=True, fg="red")
-    return typer.Exit(int(err.code))
 
 
 def quiet_prefect() -> None:
@@ -56,6 +47,14 @@ def run(
         )
     except TrainflowError as err:
         raise fail(err) from None
+    except KeyboardInterrupt:
+        typer.secho(
+            "trainflow: interrupted; nothing was registered by this run and the last good"
+            " outputs are kept (run again to continue)",
+            err=True,
+            fg="red",
+        )
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     metrics = summary["metrics"]
     typer.echo(f"model:   {params.paths.model}/model.keras")
     typer.echo(
@@ -67,31 +66,6 @@ def run(
         typer.echo(f"version: {params.register_.artifact}@{summary['version']} ({state})")
     else:
         typer.echo("version: not registered (--no-register)")
-
-
-@models_app.command("list")
-def models_list(
-    as_json: AsJson = False,
-    workspace: Workspace = Path("."),
-) -> None:
-    """Registered versions, oldest first, with their stages."""
-    from tasks.params import load_params
-    from tasks.registry import versions
-
-    try:
-        found = versions(workspace, load_params(workspace / "params.yaml").register_.artifact)
-    except TrainflowError as err:
-        raise fail(err) from None
-    if as_json:
-        typer.echo(json.dumps(found, indent=2))
-        return
-    if not found:
-        typer.echo("no registered versions")
-    for item in found:
-        stages = ", ".join(item["stages"]) or "-"
-        typer.echo(
-            f"{item['version']:<10} {stages:<16} {item['commit'][:10]}  {item['created_at']}"
-        )
 
 
 @suite_app.command("init")

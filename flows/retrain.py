@@ -72,7 +72,8 @@ def register_model(params: Params, workspace: str) -> dict:
     """Register a blessed model as the next GTO version (nothing if already registered)."""
     from prefect.runtime import flow_run
 
-    from tasks.registry import REGISTRY_DIR, register
+    from tasks.register import register
+    from tasks.registry import REGISTRY_DIR
 
     logger = get_run_logger()
     outcome = register(params, Path(workspace), flow_run_id=str(flow_run.id or "") or None)
@@ -85,8 +86,9 @@ def register_model(params: Params, workspace: str) -> dict:
         key="model-card",
         description=f"{params.register_.artifact}@{outcome.version}",
     )
-    logger.info(f"registered {params.register_.artifact}@{outcome.version} ({outcome.stage})")
-    return {"version": outcome.version, "created": True, "stage": outcome.stage}
+    stages = ", ".join(outcome.stages)
+    logger.info(f"registered {params.register_.artifact}@{outcome.version} ({stages})")
+    return {"version": outcome.version, "created": True, "stages": list(outcome.stages)}
 
 
 @flow(name="retrain")
@@ -109,7 +111,7 @@ def retrain(
     publish_evaluation(scores, gate)
     summary = {"stages": stages, "metrics": scores, "blessed": gate["blessed"], "version": None}
     if not gate["blessed"]:
-        from tasks.registry import refusal
+        from tasks.register import refusal
 
         raise ModelRefused(refusal(gate))
     if register_blessed:

@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     STAGE_FAILED = 5
     MODEL_REFUSED = 6
     REGISTRY = 7
+    INTERRUPTED = 130
 
 
 class TrainflowError(Exception):
@@ -59,6 +60,16 @@ def stage_entry(stage: str) -> Callable[[Callable[[], Any]], Callable[[], None]]
             except TrainflowError as err:
                 print(f"trainflow: stage '{stage}' failed: {err}", file=sys.stderr)
                 sys.exit(int(err.code))
+            except OSError as err:  # unwritable or full output folder, vanished input
+                where = f": {err.filename}" if err.filename else ""
+                print(
+                    f"trainflow: stage '{stage}' failed: {err.strerror or err}{where}",
+                    file=sys.stderr,
+                )
+                sys.exit(int(ExitCode.STAGE_FAILED))
+            except KeyboardInterrupt:
+                print(f"trainflow: stage '{stage}' interrupted", file=sys.stderr)
+                sys.exit(int(ExitCode.INTERRUPTED))
 
         return entry
 

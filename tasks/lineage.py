@@ -76,12 +76,26 @@ def lineage_record(repo: Path, params: Params, ver: str, flow_run_id: str | None
 
 
 def _metric_rows(metrics: dict) -> list[str]:
-    return [f"| {k} | {v:.4f} |" for k, v in metrics.items() if isinstance(v, int | float)]
+    champion = metrics.get("champion") or {}
+    rows = []
+    for name, value in metrics.items():
+        if isinstance(value, int | float):
+            theirs = champion.get(name)
+            rows.append(f"| {name} | {value:.4f} | {'-' if theirs is None else f'{theirs:.4f}'} |")
+    return rows
+
+
+def _gate_rows(gate: dict) -> list[str]:
+    return [
+        f"| {c['check']} | {c['value']:.4f} | {c['op']} {c['threshold']:.4f} | "
+        f"{'pass' if c['passed'] else 'FAIL'} |"
+        for c in gate.get("checks", [])
+    ]
 
 
 def model_card(record: Lineage) -> str:
     """A short markdown card: what the model is, how good, and where it came from."""
-    gate = record.gate.get("checks", [])
+    champion = (record.metrics.get("champion") or {}).get("version", "none")
     lines = [
         f"# {record.artifact} {record.version}",
         "",
@@ -93,16 +107,14 @@ def model_card(record: Lineage) -> str:
         f" for {record.training.get('epochs_run', '?')} epochs",
         "- libraries: " + ", ".join(f"{k} {v}" for k, v in record.libraries.items()),
         "",
-        "| metric | test value |",
-        "| --- | --- |",
+        f"| test metric | this version | champion ({champion}) |",
+        "| --- | --- | --- |",
         *_metric_rows(record.metrics),
         "",
         "| gate check | value | threshold | verdict |",
         "| --- | --- | --- | --- |",
-        *(
-            f"| {c['check']} | {c['value']:.4f} | {c['op']} {c['threshold']} | "
-            f"{'pass' if c['passed'] else 'FAIL'} |"
-            for c in gate
-        ),
+        *_gate_rows(record.gate),
+        "",
+        "Plots: `dvc plots show` (training curves, confusion matrix, ROC, precision-recall).",
     ]
     return "\n".join(lines) + "\n"

@@ -89,45 +89,86 @@ class PrepareParams(Section):
 
 
 class CnnParams(Section):
+    """Image model: one conv block per entry of `filters`, then a dense head."""
+
     filters: list[int] = Field(default_factory=lambda: [32, 64], min_length=1)
     kernel_size: int = Field(3, gt=0)
+    pooling: Literal["max", "average", "none"] = "max"
+    batch_norm: bool = False
+    block_dropout: float = Field(0.0, ge=0, lt=1)
     dense_units: int = Field(64, gt=0)
     dropout: float = Field(0.2, ge=0, lt=1)
 
 
 class MlpParams(Section):
     units: list[int] = Field(default_factory=lambda: [64, 32], min_length=1)
+    batch_norm: bool = False
     dropout: float = Field(0.1, ge=0, lt=1)
 
 
 class TrainParams(Section):
     seed: int = 42
+    deterministic: bool = False
     epochs: int = Field(30, gt=0)
     batch_size: int = Field(32, gt=0)
     learning_rate: float = Field(0.002, gt=0)
     optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
+    schedule: Literal["constant", "cosine", "exponential"] = "constant"
+    decay_rate: float = Field(0.9, gt=0, lt=1)
+    l2: float = Field(0.0, ge=0)
     early_stopping_patience: int = Field(5, ge=0)
+    reduce_lr_patience: int = Field(3, ge=0)
+    reduce_lr_factor: float = Field(0.5, gt=0, lt=1)
     device: Literal["auto", "cpu", "gpu"] = "auto"
+    precision: Literal["auto", "float32", "mixed_float16", "mixed_bfloat16"] = "auto"
+    jit_compile: Literal["auto"] | bool = "auto"
+    cache_max_mb: float = Field(1024, ge=0)
+    shuffle_buffer: int = Field(10_000, gt=0)
+    tensorboard: bool = True
+    backup_dir: str = "models/.backup"
     retries: int = Field(1, ge=0)
     retry_delay_seconds: float = Field(5, ge=0)
     cnn: CnnParams = CnnParams()
     mlp: MlpParams = MlpParams()
+
+    @model_validator(mode="after")
+    def _plateau_needs_constant_rate(self) -> TrainParams:
+        if self.reduce_lr_patience and self.schedule != "constant":
+            raise ValueError(
+                f"reduce_lr_patience must be 0 with schedule {self.schedule}: "
+                "ReduceLROnPlateau can only lower a constant learning rate"
+            )
+        return self
+
+
+class SliceGate(Section):
+    """A slice of the test split (tabular data) with its own metrics and optional threshold."""
+
+    column: str
+    bins: list[float] | None = Field(None, min_length=2)
+    min_accuracy: float | None = Field(None, ge=0, le=1)
 
 
 class GateParams(Section):
     min_accuracy: float | None = Field(0.95, ge=0, le=1)
     min_macro_f1: float | None = Field(0.9, ge=0, le=1)
     max_log_loss: float | None = Field(None, gt=0)
+    max_regression: float | None = Field(0.01, ge=0)
+    require_significant: bool = False
+    mcnemar_alpha: float = Field(0.05, gt=0, lt=1)
 
 
 class EvaluateParams(Section):
     gate: GateParams = GateParams()
+    slices: list[SliceGate] = Field(default_factory=list)
+    compare_champion: bool = True
 
 
 class RegisterParams(Section):
     artifact: str = Field("model", pattern=NAME_PATTERN)
     bump: Literal["major", "minor", "patch"] = "minor"
     stage: str = Field("staging", pattern=NAME_PATTERN)
+    auto_promote: bool = False
 
 
 class Params(Section):

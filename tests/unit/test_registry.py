@@ -3,7 +3,8 @@ import subprocess
 import pytest
 
 from tasks.errors import RegistryError
-from tasks.registry import author, check_version, next_version, out_hash
+from tasks.gitrepo import author
+from tasks.registry import check_version, next_version, out_hash
 
 LOCK = """schema: '2.0'
 stages:

@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from tasks.evaluate import gate, metrics
-from tasks.params import GateParams
+from tasks.scoring import curves, metrics
 
 CLASSES = ["a", "b"]
 
@@ -32,13 +31,10 @@ def test_multiclass_has_no_roc_auc():
     assert "roc_auc" not in scores
 
 
-def test_gate_blesses_only_when_every_check_passes():
-    scores = {"accuracy": 0.9, "macro_f1": 0.85, "log_loss": 0.3}
-    passed = gate(scores, GateParams(min_accuracy=0.9, min_macro_f1=0.8, max_log_loss=0.5))
-    assert passed["blessed"] and len(passed["checks"]) == 3
-    refused = gate(scores, GateParams(min_accuracy=0.95, min_macro_f1=None, max_log_loss=0.1))
-    assert not refused["blessed"]
-    assert [(c["metric"], c["passed"]) for c in refused["checks"]] == [
-        ("accuracy", False),
-        ("log_loss", False),
-    ]
+def test_curves_exist_for_binary_and_multiclass():
+    binary = curves(np.array([0, 1, 1, 0]), proba_for([0, 1, 0, 0]))
+    assert list(binary["roc"].columns) == ["fpr", "tpr"]
+    assert binary["roc"]["tpr"].iloc[-1] == 1.0
+    multi = curves(np.array([0, 1, 2]), np.eye(3))
+    assert set(multi) == {"roc", "precision_recall"}
+    assert multi["precision_recall"]["precision"].max() == 1.0

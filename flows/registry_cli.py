@@ -1,0 +1,136 @@
+"""`trainflow models ...` and `trainflow predict`: the registry and serving commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.options import AsJson, Workspace, fail
+from tasks.errors import TrainflowError
+
+models_app = typer.Typer(help="The model registry (GTO versions and stages).")
+
+Ref = Annotated[str, typer.Argument(help="A version (v0.1.0) or a stage (prod, staging).")]
+
+
+def artifact(workspace: Path) -> str:
+    from tasks.params import load_params
+
+    return load_params(workspace / "params.yaml").register_.artifact
+
+
+@models_app.command("list")
+def models_list(as_json: AsJson = False, workspace: Workspace = Path(".")) -> None:
+    """Registered versions, oldest first, with their stages."""
+    from tasks.registry import versions
+
+    try:
+        found = versions(workspace, artifact(workspace))
+    except TrainflowError as err:
+        raise fail(err) from None
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+        return
+    if not found:
+        typer.echo("no registered versions")
+    for item in found:
+        stages = ", ".join(item["stages"]) or "-"
+        typer.echo(
+            f"{item['version']:<10} {stages:<16} {item['commit'][:10]}  {item['created_at']}"
+        )
+
+
+@models_app.command("show")
+def models_show(ref: Ref, as_json: AsJson = False, workspace: Workspace = Path(".")) -> None:
+    """The model card of a version (its lineage with --json)."""
+    from tasks.registry import REGISTRY_DIR, resolve
+
+    try:
+        name = artifact(workspace)
+        folder = workspace / REGISTRY_DIR / name / resolve(workspace, name, ref)
+    except TrainflowError as err:
+        raise fail(err) from None
+    typer.echo((folder / ("lineage.json" if as_json else "card.md")).read_text().rstrip())
+
+
+@models_app.command("promote")
+def models_promote(
+    ref: Ref,
+    to: Annotated[str, typer.Option("--to", help="Stage to assign.")] = "prod",
+    workspace: Workspace = Path("."),
+) -> None:
+    """Assign a stage (prod by default) to a version."""
+    from tasks.registry import promote, resolve
+
+    try:
+        name = artifact(workspace)
+        version = resolve(workspace, name, ref)
+        promote(workspace, name, version, to)
+    except TrainflowError as err:
+        raise fail(err) from None
+    typer.echo(f"{name}@{version} is now in {to}")
+
+
+@models_app.command("rollback")
+def models_rollback(workspace: Workspace = Path(".")) -> None:
+    """Put the previous prod version back in prod."""
+    from tasks.registry import rollback
+
+    try:
+        name = artifact(workspace)
+        current, previous = rollback(workspace, name)
+    except TrainflowError as err:
+        raise fail(err) from None
+    typer.echo(f"prod: {name}@{current} -> {name}@{previous}")
+
+
+@models_app.command("get")
+def models_get(
+    ref: Ref,
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the model files to.")],
+    workspace: Workspace = Path("."),
+) -> None:
+    """Fetch the model files of a version or stage from the DVC cache or remote."""
+    from tasks.params import load_params
+    from tasks.registry import fetch_model, resolve
+
+    try:
+        params = load_params(workspace / "params.yaml")
+        version = resolve(workspace, params.register_.artifact, ref)
+        fetch_model(workspace, params, version, out)
+    except TrainflowError as err:
+        raise fail(err) from None
+    typer.echo(f"{params.register_.artifact}@{version} -> {out}")
+
+
+def predict(
+    source: Annotated[Path, typer.Argument(help="CSV/Parquet file or image folder (raw input).")],
+    model: Annotated[str, typer.Option("--model", help="Version or stage.")] = "prod",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="CSV to write (default stdout).")
+    ] = None,
+    workspace: Workspace = Path("."),
+) -> None:
+    """Batch prediction with a registered model: labels and class probabilities."""
+    import tempfile
+
+    from tasks.params import load_params
+    from tasks.predict import predict as run_predict
+    from tasks.registry import fetch_model, resolve
+
+    try:
+        params = load_params(workspace / "params.yaml")
+        version = resolve(workspace, params.register_.artifact, model)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = fetch_model(workspace, params, version, Path(tmp) / "model")
+            table = run_predict(folder, source)
+    except TrainflowError as err:
+        raise fail(err) from None
+    if out is None:
+        typer.echo(table.to_csv(index=False).rstrip())
+    else:
+        table.to_csv(out, index=False)
+        typer.echo(f"{len(table)} predictions by {params.register_.artifact}@{version} -> {out}")

@@ -1,0 +1,117 @@
+"""The gate: may this challenger replace the champion? Pure functions over metrics.
+
+Like TFX's Evaluator "blessing": absolute thresholds on the test split, no regression against
+the champion beyond a margin on any gated metric, optionally a significant improvement by
+McNemar's test on the paired predictions, and per-slice thresholds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tasks.params import GateParams, SliceGate
+
+# metric, absolute-threshold key, direction (+1: higher is better)
+GATED = (
+    ("accuracy", "min_accuracy", 1),
+    ("macro_f1", "min_macro_f1", 1),
+    ("log_loss", "max_log_loss", -1),
+)
+
+
+def check(
+    name: str, metric: str, value: float, op: str, threshold: float, champion: float | None = None
+) -> dict:
+    passed = value >= threshold if op == ">=" else value <= threshold
+    return {
+        "check": name,
+        "metric": metric,
+        "value": value,
+        "champion": champion,
+        "op": op,
+        "threshold": threshold,
+        "passed": bool(passed),
+    }
+
+
+def absolute_checks(scores: dict, p: GateParams) -> list[dict]:
+    found = []
+    for metric, key, direction in GATED:
+        threshold = getattr(p, key)
+        if threshold is not None:
+            found.append(
+                check(key, metric, scores[metric], ">=" if direction > 0 else "<=", threshold)
+            )
+    return found
+
+
+def relative_checks(scores: dict, champion: dict, margin: float) -> list[dict]:
+    """The challenger may be worse than the champion by at most `margin` on each metric."""
+    found = []
+    for metric, _, direction in GATED:
+        best = champion[metric]
+        threshold = best - margin if direction > 0 else best + margin
+        found.append(
+            check(
+                f"no_regression_{metric}",
+                metric,
+                scores[metric],
+                ">=" if direction > 0 else "<=",
+                threshold,
+                champion=best,
+            )
+        )
+    return found
+
+
+def mcnemar(challenger_right: np.ndarray, champion_right: np.ndarray) -> tuple[float, int, int]:
+    """Exact McNemar test: p-value that the challenger is better, and the discordant counts."""
+    from scipy.stats import binomtest
+
+    wins = int(np.sum(challenger_right & ~champion_right))
+    losses = int(np.sum(~challenger_right & champion_right))
+    if wins + losses == 0:
+        return 1.0, wins, losses
+    return float(binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue), wins, losses
+
+
+def significance_check(
+    y_true: np.ndarray, challenger_pred: np.ndarray, champion_pred: np.ndarray, alpha: float
+) -> dict:
+    p_value, wins, losses = mcnemar(challenger_pred == y_true, champion_pred == y_true)
+    found = check("significantly_better", "mcnemar_p_value", p_value, "<=", alpha)
+    return found | {"wins": wins, "losses": losses}
+
+
+def slice_checks(slices: dict[str, dict], gates: list[SliceGate]) -> list[dict]:
+    found = []
+    for gate in gates:
+        if gate.min_accuracy is None:
+            continue
+        for name, scores in slices.items():
+            if name.startswith(f"{gate.column}="):
+                found.append(
+                    check(f"slice {name}", "accuracy", scores["accuracy"], ">=", gate.min_accuracy)
+                )
+    return found
+
+
+def decide(
+    scores: dict,
+    p: GateParams,
+    champion: dict | None = None,
+    significance: dict | None = None,
+    slices: list[dict] | None = None,
+) -> dict:
+    """Every check with its verdict; blessed only if all passed."""
+    checks = absolute_checks(scores, p)
+    if champion is not None and p.max_regression is not None:
+        checks += relative_checks(scores, champion, p.max_regression)
+    if champion is not None and p.require_significant and significance is not None:
+        checks.append(significance)
+    checks += slices or []
+    return {
+        "blessed": all(c["passed"] for c in checks),
+        "checks": checks,
+        "champion": champion.get("version") if champion else None,
+    }

@@ -1,0 +1,135 @@
+"""Register a blessed model as the next version, atomically.
+
+The pipeline state (dvc.lock, params.yaml, the small reports) and the version's lineage folder
+`registry/<artifact>/<version>/` are committed with only those paths, then GTO tags the commit
+`<artifact>@vX.Y.Z` and assigns a stage. A registration holds a lock, never registers the same
+model bytes twice, and on failure removes what it created, so the registry never shows a
+half-made version.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from tasks.errors import ModelRefused
+from tasks.gitrepo import author, commit_paths, git, repo_lock, show_file, undo_commit
+from tasks.io import read_json
+from tasks.lineage import lineage_record, model_card
+from tasks.params import Params
+from tasks.registry import REGISTRY_DIR, assign, next_version, out_hash, versions
+
+REPORTS = ("metrics.json", "gate.json", "validation.json", "train.json", "train/metrics.json")
+
+
+@dataclass(frozen=True)
+class Registered:
+    """Outcome of a registration request; `created` is False when nothing new was tagged."""
+
+    version: str
+    created: bool
+    stages: tuple[str, ...]
+    commit: str
+
+
+def refusal(gate: dict) -> str:
+    failed = [c for c in gate["checks"] if not c["passed"]]
+    lines = [
+        f"  - {c['check']}: {c['metric']} {c['value']:.4f} (needs {c['op']} {c['threshold']:.4f})"
+        for c in failed
+    ]
+    return "the gate refused the model:\n" + "\n".join(lines)
+
+
+def state_paths(repo: Path, params: Params, lineage_dir: Path) -> list[str]:
+    """What a registration commits: dvc.lock, params.yaml, the small uncached reports, the
+    .gitignore files DVC writes next to cached outputs, and the version's lineage folder."""
+    reports = Path(params.paths.reports)
+    cached = (
+        params.paths.raw,
+        params.paths.prepared,
+        params.paths.model,
+        reports / "predictions.csv",
+        reports / "curves",
+        reports / "train" / "plots",
+    )
+    candidates = [
+        "dvc.lock",
+        "params.yaml",
+        *(str(reports / name) for name in REPORTS),
+        *(str(Path(out).parent / ".gitignore") for out in cached),
+        str(lineage_dir.relative_to(repo)),
+    ]
+    return [p for p in dict.fromkeys(candidates) if (repo / p).exists()]
+
+
+def write_lineage(repo: Path, params: Params, version: str, flow_run_id: str | None) -> Path:
+    folder = repo / REGISTRY_DIR / params.register_.artifact / version
+    folder.mkdir(parents=True, exist_ok=True)
+    record = lineage_record(repo, params, version, flow_run_id)
+    (folder / "lineage.json").write_text(record.to_json())
+    (folder / "card.md").write_text(model_card(record))
+    reference = repo / params.paths.prepared / "reference.json"
+    if reference.exists():
+        shutil.copyfile(reference, folder / "reference.json")
+    return folder
+
+
+def already_registered(repo: Path, params: Params, known: list[dict]) -> dict | None:
+    """The version whose model bytes (md5 in dvc.lock) equal the workspace's, if any."""
+    path = params.paths.model
+    current = out_hash((repo / "dvc.lock").read_text(), "train", path)
+    for item in reversed(known):
+        tag = f"{params.register_.artifact}@{item['version']}"
+        if out_hash(show_file(repo, tag, "dvc.lock"), "train", path) == current:
+            return item
+    return None
+
+
+def register(params: Params, repo: Path = Path("."), flow_run_id: str | None = None) -> Registered:
+    """Register the blessed model in the workspace as the next version (see module doc)."""
+    repo, artifact = repo.resolve(), params.register_.artifact
+    gate = read_json(repo / params.paths.reports / "gate.json")
+    if not gate["blessed"]:
+        raise ModelRefused(refusal(gate))
+    stages = [params.register_.stage]
+    if params.register_.auto_promote and gate.get("champion"):
+        stages.append("prod")
+    with repo_lock(repo, "registry"):
+        known = versions(repo, artifact)
+        if same := already_registered(repo, params, known):
+            return Registered(same["version"], False, (), same["commit"])
+        version = next_version([v["version"] for v in known], params.register_.bump)
+        head = git(repo, "rev-parse", "HEAD")
+        folder = write_lineage(repo, params, version, flow_run_id)
+        try:
+            commit = commit_paths(
+                repo, state_paths(repo, params, folder), f"Register {artifact}@{version}"
+            )
+            tag_version(repo, artifact, version, stages)
+        except BaseException:
+            tags = git(repo, "tag", "--points-at", "HEAD", check=False).splitlines()
+            undo_commit(
+                repo,
+                head,
+                [
+                    t
+                    for t in tags
+                    if t.startswith(f"{artifact}@{version}") or t.startswith(f"{artifact}#")
+                ],
+            )
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+    return Registered(version, True, tuple(stages), commit)
+
+
+def tag_version(repo: Path, artifact: str, version: str, stages: list[str]) -> None:
+    import gto.api
+
+    name, email = author(repo)
+    gto.api.register(
+        str(repo), artifact, ref="HEAD", version=version, author=name, author_email=email
+    )
+    for stage in stages:
+        assign(repo, artifact, version, stage)

@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+
+from tasks.gate import decide, mcnemar, significance_check, slice_checks
+from tasks.params import GateParams, SliceGate
+
+SCORES = {"accuracy": 0.9, "macro_f1": 0.85, "log_loss": 0.3}
+
+
+def test_absolute_thresholds_bless_only_when_every_check_passes():
+    passed = decide(SCORES, GateParams(min_accuracy=0.9, min_macro_f1=0.8, max_log_loss=0.5))
+    assert passed["blessed"] and len(passed["checks"]) == 3
+    refused = decide(SCORES, GateParams(min_accuracy=0.95, min_macro_f1=None, max_log_loss=0.1))
+    assert not refused["blessed"]
+    assert [(c["metric"], c["passed"]) for c in refused["checks"]] == [
+        ("accuracy", False),
+        ("log_loss", False),
+    ]
+
+
+def test_challenger_may_not_regress_beyond_the_margin():
+    params = GateParams(min_accuracy=None, min_macro_f1=None, max_regression=0.02)
+    champion = {"version": "v0.1.0", "accuracy": 0.91, "macro_f1": 0.85, "log_loss": 0.25}
+    verdict = decide(SCORES, params, champion)
+    by_metric = {c["metric"]: c for c in verdict["checks"]}
+    assert by_metric["accuracy"]["passed"]  # 0.90 >= 0.91 - 0.02
+    assert by_metric["accuracy"]["champion"] == 0.91
+    assert not by_metric["log_loss"]["passed"]  # 0.30 > 0.25 + 0.02
+    assert not verdict["blessed"] and verdict["champion"] == "v0.1.0"
+
+
+def test_first_run_has_no_relative_checks():
+    verdict = decide(SCORES, GateParams(min_accuracy=0.5, min_macro_f1=None))
+    assert [c["check"] for c in verdict["checks"]] == ["min_accuracy"]
+
+
+def test_mcnemar_counts_discordant_pairs():
+    challenger = np.array([True] * 12 + [False] * 1 + [True] * 80)
+    champion = np.array([False] * 12 + [True] * 1 + [True] * 80)
+    p_value, wins, losses = mcnemar(challenger, champion)
+    assert (wins, losses) == (12, 1)
+    assert p_value == pytest.approx(14 / 8192)  # P(X >= 12), X ~ Binomial(13, 0.5)
+    assert mcnemar(champion, champion)[0] == 1.0
+
+
+def test_significance_is_required_only_when_asked():
+    y = np.array([0, 1, 0, 1])
+    same = significance_check(y, y, y, alpha=0.05)
+    assert not same["passed"]
+    champion = {"version": "v1.0.0", **SCORES}
+    lenient = GateParams(min_accuracy=None, min_macro_f1=None, max_regression=0.5)
+    assert decide(SCORES, lenient, champion, same)["blessed"]
+    strict = lenient.model_copy(update={"require_significant": True})
+    assert not decide(SCORES, strict, champion, same)["blessed"]
+
+
+def test_slice_thresholds_apply_to_their_column_only():
+    slices = {
+        "color=red": {"accuracy": 0.6},
+        "color=blue": {"accuracy": 0.95},
+        "size=big": {"accuracy": 0.1},
+    }
+    checks = slice_checks(slices, [SliceGate(column="color", min_accuracy=0.8)])
+    assert [(c["check"], c["passed"]) for c in checks] == [
+        ("slice color=red", False),
+        ("slice color=blue", True),
+    ]

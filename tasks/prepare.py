@@ -1,5 +1,10 @@
 """Prepare stage: deterministic stratified train/val/test splits as Parquet files.
 
+Identical samples (same decoded pixels, or same feature values whatever their labels) are
+grouped and always land in the same split, so no test sample was seen in training; the split
+is verified before anything is written. prepare also writes `reference.json`, statistics of
+the training split that validate later compares new data with (drift).
+
 Nothing is fitted here. Preprocessing (normalisation, category lookup, rescaling) is fitted
 by the train stage on the training split only and saved inside the model, so the registered
 model takes raw inputs. Images are decoded and resized once, by `tasks.io.load_image`, the
@@ -8,17 +13,21 @@ same function `trainflow predict` uses.
 
 from __future__ import annotations
 
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from tasks.drift import reference_stats
 from tasks.errors import DataValidationError, stage_entry
-from tasks.io import atomic_dir, list_images, load_image, raw_kind, read_raw_table, write_json
+from tasks.io import atomic_dir, load_image, raw_kind, read_json, read_raw_table, write_json
+from tasks.manifest import IMAGE_CATEGORICAL, IMAGE_NUMERIC, image_view, manifest, row_hashes
 from tasks.params import DataParams, Params, PrepareParams, load_params
 
 SPLITS = ("train", "val", "test")
 LABEL = "label"
+MAX_EXAMPLES = 5
 
 
 def split_indices(labels: pd.Series, p: PrepareParams) -> dict[str, np.ndarray]:
@@ -53,53 +62,112 @@ def feature_types(frame: pd.DataFrame, features: list[str]) -> dict[str, list[st
     return {"numeric": numeric, "categorical": [c for c in features if c not in numeric]}
 
 
-def table_frame(frame: pd.DataFrame, data: DataParams) -> tuple[pd.DataFrame, dict]:
-    """Drop rows without a label; return the frame and its feature typing."""
+def split_groups(labels: pd.Series, keys: np.ndarray, p: PrepareParams) -> dict[str, np.ndarray]:
+    """Stratified split of groups of identical samples: every copy lands in one split.
+
+    Each group is split by its first sample's label; without duplicates this is exactly the
+    row-wise stratified split.
+    """
+    codes, _ = pd.factorize(keys)
+    first = np.unique(codes, return_index=True)[1]
+    groups = split_indices(labels.iloc[first].reset_index(drop=True), p)
+    return {name: np.flatnonzero(np.isin(codes, ids)) for name, ids in groups.items()}
+
+
+def check_disjoint(
+    keys: np.ndarray, splits: dict[str, np.ndarray], names: list[str] | None = None
+) -> None:
+    """Raise DataValidationError if any sample (by hash) appears in two splits.
+
+    Args:
+        keys: one hash per sample; identical samples share one.
+        splits: row positions of each split.
+        names: how a user finds a sample (file paths); row numbers when None.
+    """
+    leaks = []
+    for a, b in combinations(SPLITS, 2):
+        shared = np.intersect1d(keys[splits[a]], keys[splits[b]])
+        if len(shared):
+            where = np.flatnonzero(np.isin(keys, shared[:MAX_EXAMPLES]))[:MAX_EXAMPLES]
+            found = [names[i] if names else f"row {i}" for i in where]
+            leaks.append(f"{len(shared)} samples in both {a} and {b}, e.g. {found}")
+    if leaks:
+        raise DataValidationError("prepare: samples leak across splits: " + "; ".join(leaks))
+
+
+def table_frame(frame: pd.DataFrame, data: DataParams) -> tuple[pd.DataFrame, dict, np.ndarray]:
+    """Drop rows without a label; return the frame, its feature typing and row hashes."""
     features = data.features or [c for c in frame.columns if c != data.target]
     kept = frame.loc[frame[data.target].notna(), [*features, data.target]].reset_index(drop=True)
+    keys = row_hashes(kept, features)
     kept[data.target] = kept[data.target].astype(str)
     types = feature_types(kept, features)
     for column in types["categorical"]:
         kept[column] = kept[column].astype("string")
-    return kept, {
+    meta = {
         "target": data.target,
         "features": types,
         "null_targets_dropped": len(frame) - len(kept),
     }
+    return kept, meta, keys
 
 
-def image_frame(images_root: Path, data: DataParams) -> tuple[pd.DataFrame, dict]:
-    """Decode every image to fixed-size uint8 pixels (bytes in a column)."""
-    rows = [
-        {
-            "path": str(path.relative_to(images_root)),
-            LABEL: label,
-            "pixels": load_image(path, data.image_size, data.channels).tobytes(),
-        }
-        for path, label in list_images(images_root)
+def image_frame(images_root: Path, data: DataParams) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """Decode every image to fixed-size uint8 pixels (bytes in a column), with its manifest."""
+    images = manifest(images_root)
+    pixels = [
+        load_image(images_root / path, data.image_size, data.channels).tobytes()
+        for path in images["path"]
     ]
+    frame = pd.DataFrame({"path": images["path"], LABEL: images["label"], "pixels": pixels})
     shape = [*data.image_size, data.channels]
-    return pd.DataFrame(rows), {"target": LABEL, "image_shape": shape, "null_targets_dropped": 0}
+    return frame, {"target": LABEL, "image_shape": shape, "null_targets_dropped": 0}, images
+
+
+def reference(frame: pd.DataFrame, meta: dict, images: pd.DataFrame | None) -> dict:
+    """Statistics of the training split's samples, in the terms validate measures drift."""
+    if images is not None:
+        view = image_view(images)
+        return reference_stats(view, IMAGE_NUMERIC, IMAGE_CATEGORICAL, kind="image", target=LABEL)
+    types, target = meta["features"], meta["target"]
+    categorical = [*types["categorical"], target]
+    return reference_stats(frame, types["numeric"], categorical, kind="table", target=target)
+
+
+def refuse_failed_validation(reports: str) -> None:
+    """Never split data that validation rejected, even when prepare is run by hand."""
+    path = Path(reports) / "validation.json"
+    if path.exists() and not read_json(path).get("success", True):
+        raise DataValidationError(f"prepare: {path} says the raw data failed validation")
 
 
 def run(params: Params) -> dict:
     raw = Path(params.paths.raw)
     kind = raw_kind(raw)
+    refuse_failed_validation(params.paths.reports)
+    images = None
     if kind == "image":
-        frame, meta = image_frame(raw / "images", params.data)
+        frame, meta, images = image_frame(raw / "images", params.data)
+        keys, names = images["hash"].to_numpy(), images["path"].tolist()
     else:
-        frame, meta = table_frame(read_raw_table(raw), params.data)
+        frame, meta, keys = table_frame(read_raw_table(raw), params.data)
+        names = None
     target = meta["target"]
-    splits = split_indices(frame[target], params.prepare)
+    splits = split_groups(frame[target], keys, params.prepare)
+    check_disjoint(keys, splits, names)
+    train = splits["train"]
+    stats = reference(frame.iloc[train], meta, None if images is None else images.iloc[train])
     meta |= {
         "kind": kind,
         "classes": sorted(frame[target].unique().tolist()),
         "rows": {name: len(idx) for name, idx in splits.items()},
+        "duplicate_samples": int(len(keys) - len(np.unique(keys))),
     }
     with atomic_dir(params.paths.prepared) as out:
         for name, idx in splits.items():
             frame.iloc[idx].to_parquet(out / f"{name}.parquet", index=False)
         write_json(out / "meta.json", meta)
+        write_json(out / "reference.json", stats)
     print(
         f"prepare: {meta['rows']} rows, {len(meta['classes'])} classes -> {params.paths.prepared}"
     )

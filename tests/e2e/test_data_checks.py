@@ -1,0 +1,120 @@
+"""Data checks as a user meets them: real processes, exit code 4, nothing after validate runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BIN, run
+from tests.unit.test_validate import clean_table, write_images, write_table
+
+pytestmark = pytest.mark.e2e
+GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+
+
+@pytest.fixture
+def plain_env(tmp_path: Path) -> dict[str, str]:
+    """Our venv first on PATH; no Prefect needed for DVC and the stages."""
+    return os.environ | {"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+
+
+def stage(workspace: Path, env: dict[str, str], name: str) -> subprocess.CompletedProcess:
+    return run([sys.executable, "-m", f"tasks.{name}"], workspace, env)
+
+
+def test_bad_table_exits_4_names_the_problem_and_prepare_refuses(tmp_path, plain_env):
+    (tmp_path / "params.yaml").write_text("data:\n  source: tiny\nvalidate:\n  suite: tiny\n")
+    write_table(tmp_path, clean_table())
+    drafted = run(
+        [
+            sys.executable,
+            "-c",
+            "from tasks.suite import init_suite; from tasks.params import "
+            "load_params; print(init_suite(load_params()))",
+        ],
+        tmp_path,
+        plain_env,
+    )
+    assert drafted.stdout.strip() == "gx/expectations/tiny.json", drafted.stderr
+    frame = clean_table().drop(columns="x2")
+    frame.loc[:9, "color"] = "purple"
+    write_table(tmp_path, frame)
+    failed = stage(tmp_path, plain_env, "validate")
+    assert failed.returncode == 4, failed.stderr
+    assert "trainflow: stage 'validate' failed: tiny: " in failed.stderr
+    assert "expect_column_to_exist on column 'x2': column missing" in failed.stderr
+    assert "expect_column_values_to_be_in_set on column 'color'" in failed.stderr
+    assert "row 0 (purple)" in failed.stderr
+    page = Path(failed.stderr.rsplit("Data Docs: ", 1)[1].strip())
+    assert page.is_file() and "purple" in page.read_text()
+    report = json.loads((tmp_path / "reports/validation.json").read_text())
+    assert report["success"] is False and report["data_docs"].endswith("index.html")
+    refused = stage(tmp_path, plain_env, "prepare")
+    assert refused.returncode == 4 and "failed validation" in refused.stderr
+    assert not (tmp_path / "data/prepared").exists()
+
+
+def test_truncated_image_exits_4_naming_the_file(tmp_path, plain_env):
+    (tmp_path / "params.yaml").write_text("data:\n  source: my-images\n")
+    images = write_images(tmp_path)
+    path = images / "fox" / "007.png"
+    path.write_bytes(path.read_bytes()[:25])
+    failed = stage(tmp_path, plain_env, "validate")
+    assert failed.returncode == 4, failed.stderr
+    assert "expect_column_values_to_be_in_set on column 'decodable'" in failed.stderr
+    assert "fox/007.png" in failed.stderr
+
+
+def commit(workspace: Path, env: dict[str, str], *overrides: str) -> None:
+    from tasks.params import write_overrides
+
+    write_overrides(workspace / "params.yaml", overrides)
+    subprocess.run([*GIT, "add", "-A"], cwd=workspace, env=env, check=True)
+    subprocess.run([*GIT, "commit", "-qm", "data"], cwd=workspace, env=env, check=True)
+
+
+def test_dvc_repro_stops_at_validate_on_bad_data(workspace, plain_env):
+    clean_table().query("label == 'yes'").to_csv(workspace / "one-class.csv", index=False)
+    commit(workspace, plain_env, "data.source=one-class.csv")
+    result = run([str(BIN / "dvc"), "repro", "prepare"], workspace, plain_env)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "expect_column_unique_value_count_to_be_between on column 'label'" in output
+    assert "exited with 4" in output
+    assert "Running stage 'prepare'" not in output
+    assert not (workspace / "data/prepared").exists()
+
+
+def test_breast_cancer_passes_its_drafted_suite_under_dvc(workspace, plain_env):
+    commit(workspace, plain_env, "data.source=sklearn:breast_cancer", "validate.suite=cancer")
+    assert stage(workspace, plain_env, "ingest").returncode == 0
+    drafted = run(
+        [
+            sys.executable,
+            "-c",
+            "from tasks.suite import init_suite; from tasks.params import "
+            "load_params; init_suite(load_params())",
+        ],
+        workspace,
+        plain_env,
+    )
+    assert drafted.returncode == 0, drafted.stderr
+    shutil.rmtree(workspace / "data")
+    commit(workspace, plain_env)
+    result = run([str(BIN / "dvc"), "repro", "prepare"], workspace, plain_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((workspace / "reports/validation.json").read_text())
+    assert report["success"] and report["rows"] == 569 and len(report["checks"]) > 100
+    assert (workspace / report["data_docs"]).is_file()
+    reference = json.loads((workspace / "data/prepared/reference.json").read_text())
+    assert reference["kind"] == "table" and len(reference["columns"]) == 31
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "gx"], cwd=workspace, text=True, capture_output=True
+    ).stdout
+    assert status == "", "validate must not rewrite committed gx/ files"

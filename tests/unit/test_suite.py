@@ -1,0 +1,82 @@
+"""`init_suite`: a draft Great Expectations suite from today's raw data, never overwritten
+by accident. (That the clean data passes it and corrupted copies fail: test_validate.py.)"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tasks.errors import ExitCode
+from tasks.suite import SuiteError, init_suite
+from tests.unit.test_validate import clean_table, params_for, write_images, write_table
+
+
+def expectations(path) -> dict[tuple[str, str | None], dict]:
+    suite = json.loads(path.read_text())
+    return {(e["type"], e["kwargs"].get("column")): e["kwargs"] for e in suite["expectations"]}
+
+
+def test_table_suite_states_todays_data_with_margins(tmp_path, monkeypatch):
+    frame = clean_table()
+    write_table(tmp_path, frame)
+    monkeypatch.chdir(tmp_path)
+    path = init_suite(params_for(suite="bank"))
+    assert path == tmp_path.joinpath("gx/expectations/bank.json").relative_to(tmp_path)
+    found = expectations(tmp_path / path)
+    assert found[("expect_table_columns_to_match_set", None)]["column_set"] == list(frame)
+    assert found[("expect_table_row_count_to_be_between", None)] == {
+        "min_value": 150,
+        "max_value": 3000,
+    }
+    x2 = found[("expect_column_values_to_be_between", "x2")]
+    assert (frame["x2"].min(), frame["x2"].max()) == (0, 99)
+    assert (x2["min_value"], x2["max_value"]) == (-10, 109)  # 10% of the span, whole numbers
+    assert found[("expect_column_values_to_be_in_set", "color")]["value_set"] == [
+        "blue",
+        "green",
+        "red",
+    ]
+    assert found[("expect_column_type_to_be", "color")]["type_"] == "str"
+    assert found[("expect_column_values_to_not_be_null", "x1")]["mostly"] == 0.99
+    suite = json.loads((tmp_path / path).read_text())["expectations"]
+    labels = [e["kwargs"] for e in suite if e["kwargs"].get("column") == "label"]
+    assert {"column": "label", "value_set": ["no", "yes"]} in labels
+    shares = {
+        tuple(k["value_set"]): k["mostly"] for k in labels if "mostly" in k and "value_set" in k
+    }
+    assert shares == {("no",): 0.25, ("yes",): 0.25}  # half of each class's share today
+
+
+def test_image_suite_covers_decoding_channels_size_duplicates(tmp_path, monkeypatch):
+    write_images(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    found = expectations(tmp_path / init_suite(params_for(suite=None)))
+    assert found[("expect_column_values_to_be_in_set", "decodable")]["value_set"] == [True]
+    assert found[("expect_column_values_to_be_in_set", "channels")]["value_set"] == [1]
+    assert found[("expect_column_values_to_be_between", "height")] == {
+        "column": "height",
+        "min_value": 8,
+        "max_value": 8,
+    }
+    assert ("expect_column_values_to_be_unique", "hash") in found
+    assert tmp_path.joinpath("gx/expectations/trainflow.json").is_file()
+
+
+def test_never_overwrites_without_force(tmp_path, monkeypatch):
+    write_table(tmp_path, clean_table())
+    monkeypatch.chdir(tmp_path)
+    path = init_suite(params_for())
+    path.write_text(path.read_text().replace('"blue"', '"navy"'))
+    with pytest.raises(SuiteError, match="tiny.json exists.*--force") as err:
+        init_suite(params_for())
+    assert err.value.code == ExitCode.USAGE
+    assert '"navy"' in path.read_text()
+    init_suite(params_for(), force=True)
+    assert '"navy"' not in path.read_text() and '"blue"' in path.read_text()
+
+
+def test_no_raw_data_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SuiteError, match="no raw data in data/raw"):
+        init_suite(params_for())

@@ -31,6 +31,9 @@ def run(
         list[str] | None, typer.Option("--set", help="Override a param: KEY=VALUE (repeatable).")
     ] = None,
     no_register: Annotated[bool, typer.Option(help="Never register the model.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Retrain (dvc repro --force) even if DVC sees no change.")
+    ] = False,
     workspace: Workspace = Path("."),
 ) -> None:
     """Run the retraining flow: ingest, validate, prepare, train, evaluate, register."""
@@ -43,7 +46,7 @@ def run(
         from flows.retrain import retrain
 
         summary = retrain(
-            overrides=set_, register_blessed=not no_register, workspace=str(workspace)
+            overrides=set_, register_blessed=not no_register, workspace=str(workspace), force=force
         )
     except TrainflowError as err:
         raise fail(err) from None
@@ -80,3 +83,50 @@ def suite_init(
         typer.echo(f"wrote {init_suite(load_params(), force)}")
     except TrainflowError as err:
         raise fail(err) from None
+
+
+@app.command()
+def serve(
+    cron: Annotated[
+        str | None, typer.Option(help='Cron schedule in UTC, e.g. "0 3 * * *" (03:00 daily).')
+    ] = None,
+    interval: Annotated[float | None, typer.Option(help="Or: a run every SECONDS.")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a param: KEY=VALUE (repeatable).")
+    ] = None,
+    no_register: Annotated[bool, typer.Option(help="Never register the model.")] = False,
+    name: Annotated[str, typer.Option(help="Deployment name: retrain/NAME.")] = "trainflow",
+    workspace: Workspace = Path("."),
+) -> None:
+    """Serve the retraining flow as a scheduled Prefect deployment (runs until stopped)."""
+    from flows.serve import check_schedule
+    from flows.serve import serve as serve_flow
+    from tasks.params import load_params
+
+    quiet_prefect()
+    set_ = set_ or []
+    try:
+        load_params(workspace / "params.yaml", set_)
+        check_schedule(cron, interval)
+    except TrainflowError as err:
+        raise fail(err) from None
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from None
+    parameters = {
+        "overrides": set_,
+        "register_blessed": not no_register,
+        "workspace": str(workspace.resolve()),
+    }
+    serve_flow(parameters, cron=cron, interval=interval, name=name)
+
+
+@app.command()
+def ui(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 4200) -> None:
+    """The Prefect server and UI on 127.0.0.1 (SQLite; README shows PostgreSQL)."""
+    from flows.ui import DEFAULT_HOST, api_url, start
+
+    typer.echo(
+        f"Prefect UI: http://{DEFAULT_HOST}:{port}\nflows report to it when run with"
+        f" PREFECT_API_URL={api_url(DEFAULT_HOST, port)} (else to a temporary local server)"
+    )
+    start(DEFAULT_HOST, port)

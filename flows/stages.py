@@ -2,7 +2,8 @@
 
 The stage list comes from DVC's own graph of dvc.yaml, so the flow cannot drift from it; DVC
 decides whether a stage runs or is skipped and records the result in dvc.lock, exactly as
-`dvc repro` does.
+`dvc repro` does. Asking DVC's status in-process first spares a `dvc repro` subprocess for each
+stage that would be skipped anyway.
 """
 
 from __future__ import annotations
@@ -27,7 +28,21 @@ def pipeline_stages(repo: Path) -> list[str]:
 
     with Repo(str(repo)) as dvc_repo:
         graph = dvc_repo.index.graph
-        return [stage.addressing for stage in reversed(list(nx.topological_sort(graph)))]
+        # Names, not `addressing`: that one is relative to the cwd, and the flow may run elsewhere.
+        return [stage.name for stage in reversed(list(nx.topological_sort(graph)))]
+
+
+def stale_stages(repo: Path, stages: list[str]) -> list[str]:
+    """The stages DVC would run now (`dvc status`: changed deps, params, command or outputs).
+
+    The same check `dvc repro` makes before running a stage, so skipping a clean stage here
+    never disagrees with DVC. `always_changed` stages are always stale.
+    """
+    from dvc.repo import Repo
+
+    with Repo(str(repo)) as dvc_repo, dvc_repo.lock:
+        found = {stage.name: stage for stage in dvc_repo.index.stages}
+        return [name for name in stages if found[name].status()]
 
 
 def stage_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -45,15 +60,23 @@ def stage_error(stage: str, returncode: int, tail: list[str]) -> TrainflowError:
     messages = [line.strip() for line in tail if line.startswith("trainflow: ")]
     text = "\n".join(messages) or "".join(tail[-10:]).strip()
     if code == ExitCode.BAD_PARAMS:
-        return ParamsError(text)
-    if code == ExitCode.DATA_INVALID:
-        return DataValidationError(text)
-    return StageError(f"stage '{stage}' failed (exit code {code}):\n{text}")
+        error: TrainflowError = ParamsError(text)
+    elif code == ExitCode.DATA_INVALID:
+        error = DataValidationError(text)
+    else:
+        error = StageError(f"stage '{stage}' failed (exit code {code}):\n{text}")
+    # For the failure report in the UI; the message users read stays as it was.
+    error.stage, error.exit_code, error.tail = stage, code, list(tail)
+    return error
 
 
-def repro(stage: str, repo: Path, log, env: dict[str, str] | None = None) -> bool:
-    """`dvc repro --single-item STAGE`, streaming its output to `log`; True if it ran."""
+def repro(
+    stage: str, repo: Path, log, env: dict[str, str] | None = None, force: bool = False
+) -> bool:
+    """`dvc repro --single-item [--force] STAGE`, streaming its output to `log`; True if it ran."""
     command = [sys.executable, "-m", "dvc", "repro", "--single-item", stage]
+    if force:
+        command.append("--force")
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     with subprocess.Popen(
         command,

@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     STAGE_FAILED = 5
     MODEL_REFUSED = 6
     REGISTRY = 7
+    BUSY = 8
     INTERRUPTED = 130
 
 
@@ -47,6 +48,10 @@ class ModelRefused(TrainflowError):
 
 class RegistryError(TrainflowError):
     code = ExitCode.REGISTRY
+
+
+class RunBusy(TrainflowError):
+    code = ExitCode.BUSY
 
 
 def stage_entry(stage: str) -> Callable[[Callable[[], Any]], Callable[[], None]]:

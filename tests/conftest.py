@@ -91,3 +91,40 @@ def trainflow(workspace: Path, env: dict[str, str], *args: str):
 def git_tags(workspace: Path) -> list[str]:
     listed = subprocess.run(["git", "tag", "-l"], cwd=workspace, capture_output=True, text=True)
     return listed.stdout.split()
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Headless Chromium for UI tests, installed from Debian packages when missing (as root)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        quiet = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"]
+        if subprocess.run(install, env=quiet, capture_output=True).returncode:
+            subprocess.run(["apt-get", "update", "-q"], env=quiet, capture_output=True)
+            subprocess.run(install, env=quiet, capture_output=True)
+        found = shutil.which("chromium")
+    if found is None:
+        pytest.skip("chromium is not installed and cannot be (needs root and apt-get)")
+    return found
+
+
+def wait_until(found, timeout: float, what: str, every: float = 0.5):
+    """Poll `found()` until it returns something truthy; fail naming `what` after `timeout` s."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := found():
+            return value
+        time.sleep(every)
+    pytest.fail(f"timed out after {timeout:g} s waiting for {what}")

@@ -1,4 +1,4 @@
-from flows.stages import pipeline_stages, stage_error
+from flows.stages import pipeline_stages, stage_error, stale_stages
 from tasks.errors import DataValidationError, ExitCode, ParamsError, StageError
 from tests.conftest import ROOT
 
@@ -20,3 +20,16 @@ def test_stage_exit_codes_map_to_trainflow_errors():
     crashed = stage_error("train", 255, ["Killed\n", "... exited with -9\n"])
     assert isinstance(crashed, StageError) and crashed.code == ExitCode.STAGE_FAILED
     assert "stage 'train' failed (exit code -9)" in str(crashed)
+
+
+def test_stage_errors_carry_the_stage_exit_code_and_output_tail_for_the_ui():
+    tail = ["Killed\n", "... exited with -9\n"]
+    crashed = stage_error("train", 255, tail)
+    assert (crashed.stage, crashed.exit_code, crashed.tail) == ("train", -9, tail)
+    assert str(crashed) == "stage 'train' failed (exit code -9):\nKilled\n... exited with -9"
+
+
+def test_stage_names_do_not_depend_on_the_working_directory(workspace, monkeypatch):
+    monkeypatch.chdir(workspace.parent)
+    assert pipeline_stages(workspace) == ["ingest", "validate", "prepare", "train", "evaluate"]
+    assert stale_stages(workspace, ["ingest", "train"]) == ["ingest", "train"]

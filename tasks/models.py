@@ -9,13 +9,14 @@ columns as read from CSV/Parquet (`table_inputs`).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 import pandas as pd
 from keras import layers, ops
 
-from tasks.params import CnnParams, MlpParams
+from tasks.params import CnnParams, MlpParams, TrainParams
 
 
 @keras.saving.register_keras_serializable(package="trainflow")
@@ -34,6 +35,15 @@ class Standardize(layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "mean": self.mean, "std": self.std}
+
+
+@dataclass(frozen=True)
+class TableStats:
+    """What the tabular model's preprocessing is fitted to: training-split statistics."""
+
+    mean: list[float]
+    std: list[float]
+    vocabularies: dict[str, list[str]]
 
 
 def input_name(column: str) -> str:
@@ -58,50 +68,97 @@ def image_inputs(frame: pd.DataFrame, shape: list[int]) -> np.ndarray:
     return np.frombuffer(b"".join(frame["pixels"]), dtype=np.uint8).reshape(-1, *shape)
 
 
-def head(x, units: list[int], dropout: float, n_classes: int):
+def _regularizer(l2: float):
+    return keras.regularizers.L2(l2) if l2 else None
+
+
+def head(x, units: list[int], dropout: float, n_classes: int, l2: float, batch_norm=False):
+    """Dense layers, then float32 softmax probabilities (stable under mixed precision)."""
     for width in units:
-        x = layers.Dense(width, activation="relu")(x)
+        x = layers.Dense(width, use_bias=not batch_norm, kernel_regularizer=_regularizer(l2))(x)
+        if batch_norm:
+            x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
         if dropout:
             x = layers.Dropout(dropout)(x)
     return layers.Dense(n_classes, activation="softmax", dtype="float32", name="probabilities")(x)
 
 
-def cnn(shape: list[int], n_classes: int, p: CnnParams) -> keras.Model:
-    """Conv blocks (conv + pooling while the image is at least 2x2), then a dense head."""
+def conv_block(x, filters: int, p: CnnParams, l2: float, pool: bool):
+    """Conv (+ batch norm) + ReLU, then pooling and dropout as configured."""
+    x = layers.Conv2D(
+        filters,
+        p.kernel_size,
+        padding="same",
+        use_bias=not p.batch_norm,
+        kernel_regularizer=_regularizer(l2),
+    )(x)
+    if p.batch_norm:
+        x = layers.BatchNormalization()(x)
+    x = layers.Activation("relu")(x)
+    if pool and p.pooling != "none":
+        x = (layers.MaxPooling2D if p.pooling == "max" else layers.AveragePooling2D)(2)(x)
+    return layers.Dropout(p.block_dropout)(x) if p.block_dropout else x
+
+
+def cnn(shape: list[int], n_classes: int, p: CnnParams, l2: float = 0.0) -> keras.Model:
+    """Conv blocks (pooling while the image is at least 2x2), then a dense head.
+
+    Takes uint8 pixels and rescales them inside the model, so serving needs no preprocessing.
+    """
     inputs = keras.Input(shape=tuple(shape), name="image")
     x = layers.Rescaling(1 / 255)(inputs)
     size = min(shape[:2])
     for filters in p.filters:
-        x = layers.Conv2D(filters, p.kernel_size, padding="same", activation="relu")(x)
-        if size >= 2:
-            x = layers.MaxPooling2D()(x)
-            size //= 2
+        x = conv_block(x, filters, p, l2, pool=size >= 2)
+        size = size // 2 if p.pooling != "none" else size
     x = layers.Flatten()(x)
     if p.dropout:
         x = layers.Dropout(p.dropout)(x)
-    return keras.Model(inputs, head(x, [p.dense_units], p.dropout, n_classes), name="cnn")
+    return keras.Model(inputs, head(x, [p.dense_units], p.dropout, n_classes, l2), name="cnn")
 
 
-def numeric_stats(train: pd.DataFrame, columns: list[str]) -> tuple[list[float], list[float]]:
-    values = train[columns].apply(pd.to_numeric, errors="coerce").to_numpy("float64")
-    mean = np.nan_to_num(np.nanmean(values, axis=0)) if len(columns) else np.zeros(0)
-    std = np.nan_to_num(np.nanstd(values, axis=0)) if len(columns) else np.zeros(0)
-    return mean.tolist(), np.where(std > 0, std, 1.0).tolist()
-
-
-def mlp(train: pd.DataFrame, features: dict[str, list[str]], n_classes: int, p: MlpParams):
-    """MLP over named raw inputs; normalisation and vocabularies fitted on `train` only."""
+def mlp(
+    stats: TableStats, features: dict[str, list[str]], n_classes: int, p: MlpParams, l2=0.0
+) -> keras.Model:
+    """MLP over named raw inputs; normalisation and vocabularies come from the training split."""
     numeric, categorical = features["numeric"], features["categorical"]
     inputs = {input_name(c): keras.Input(shape=(1,), name=input_name(c)) for c in numeric}
     parts = []
     if numeric:
         joined = layers.Concatenate()([inputs[input_name(c)] for c in numeric])
-        parts.append(Standardize(*numeric_stats(train, numeric), name="standardize")(joined))
+        parts.append(Standardize(stats.mean, stats.std, name="standardize")(joined))
     for column in categorical:
         name = input_name(column)
         inputs[name] = keras.Input(shape=(1,), dtype="string", name=name)
-        vocabulary = sorted(train[column].dropna().astype(str).unique().tolist()) or ["<none>"]
+        vocabulary = stats.vocabularies[column] or ["<none>"]
         lookup = layers.StringLookup(vocabulary=vocabulary, output_mode="one_hot")
         parts.append(layers.Reshape((len(vocabulary) + 1,))(lookup(inputs[name])))
     x = parts[0] if len(parts) == 1 else layers.Concatenate()(parts)
-    return keras.Model(inputs, head(x, p.units, p.dropout, n_classes), name="mlp")
+    outputs = head(x, p.units, p.dropout, n_classes, l2, p.batch_norm)
+    return keras.Model(inputs, outputs, name="mlp")
+
+
+def learning_rate(p: TrainParams, steps_per_epoch: int):
+    """A float, or a schedule that decays per step: cosine to 0 over all epochs, or
+    exponential by `decay_rate` per epoch."""
+    if p.schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(p.learning_rate, p.epochs * steps_per_epoch)
+    if p.schedule == "exponential":
+        return keras.optimizers.schedules.ExponentialDecay(
+            p.learning_rate, decay_steps=steps_per_epoch, decay_rate=p.decay_rate
+        )
+    return p.learning_rate
+
+
+def compile_model(model: keras.Model, p: TrainParams, steps_per_epoch: int, jit: bool) -> None:
+    """Optimizer and schedule from params; Keras adds loss scaling under mixed_float16."""
+    optimizer = keras.optimizers.get(
+        {"class_name": p.optimizer, "config": {"learning_rate": learning_rate(p, steps_per_epoch)}}
+    )
+    model.compile(
+        optimizer=optimizer,
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=jit,
+    )

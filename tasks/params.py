@@ -72,7 +72,7 @@ class ValidateParams(Section):
     min_classes: int = Field(2, ge=2)
     min_rows_per_class: int = Field(10, ge=3)
     max_duplicate_share: float = Field(0.05, ge=0, le=1)
-    batch_rows: int = Field(250_000, ge=1_000)
+    batch_rows: int = Field(100_000, ge=1_000)
     drift: DriftParams = DriftParams()
 
 

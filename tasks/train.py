@@ -1,11 +1,14 @@
 """Train stage: fit the configured Keras model on the prepared splits.
 
 The model carries its own preprocessing (fitted on the training split only) and is saved to
-a temp file then renamed, so a killed run never leaves a half-written model behind.
+a temp file then renamed, so a killed run never leaves a half-written model behind; a killed
+run started again resumes from its last completed epoch (`tasks.resume`). Devices, precision
+and XLA come from `tasks.devices`, the input pipeline from `tasks.pipeline`.
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 import time
 from dataclasses import dataclass
@@ -15,10 +18,16 @@ import keras
 import numpy as np
 import pandas as pd
 
-from tasks.errors import ParamsError, stage_entry
+from tasks.callbacks import EpochLog, TensorBoardScalars, progress_artifact
+from tasks.devices import Placement, place, precision_scope, seed_everything
+from tasks.errors import stage_entry
 from tasks.io import atomic_dir, read_json, write_json
-from tasks.models import cnn, image_inputs, mlp, table_inputs
+from tasks.models import TableStats, cnn, compile_model, image_inputs, mlp, table_inputs
 from tasks.params import Params, TrainParams, load_params
+from tasks.reader import Split
+from tasks.resume import ResumableBackup, fingerprint, open_backup
+
+NOT_IN_FINGERPRINT = ("retries", "retry_delay_seconds")
 
 
 @dataclass
@@ -45,84 +54,167 @@ def load_splits(prepared: str | Path, names: tuple[str, ...] = ("train", "val"))
     return Splits(meta=read_json(prepared / "meta.json"), frames=frames)
 
 
-def select_device(device: str) -> str:
-    """Hide GPUs for `cpu`; insist on one for `gpu`; `auto` takes what is visible."""
-    import tensorflow as tf
+@dataclass
+class Fitted:
+    """A trained model ready to save (float32 layers), its history and how it was trained."""
 
-    gpus = tf.config.list_physical_devices("GPU")
-    if device == "cpu" and gpus:
-        tf.config.set_visible_devices([], "GPU")
-        gpus = []
-    if device == "gpu" and not gpus:
-        raise ParamsError("train.device: gpu requested but no GPU is visible to TensorFlow")
-    return f"gpu x{len(gpus)}" if gpus else "cpu"
+    model: keras.Model
+    history: dict[str, list[float]]
+    jit_compile: bool
+    in_memory: dict[str, bool]
 
 
-def build(splits: Splits, p: TrainParams) -> keras.Model:
-    meta, n_classes = splits.meta, len(splits.meta["classes"])
+def build(meta: dict, stats: TableStats | None, p: TrainParams) -> keras.Model:
+    n_classes = len(meta["classes"])
     if meta["kind"] == "image":
-        model = cnn(meta["image_shape"], n_classes, p.cnn)
-    else:
-        model = mlp(splits.frames["train"], meta["features"], n_classes, p.mlp)
-    optimizer = keras.optimizers.get(
-        {"class_name": p.optimizer, "config": {"learning_rate": p.learning_rate}}
-    )
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
+        return cnn(meta["image_shape"], n_classes, p.cnn, p.l2)
+    return mlp(stats, meta["features"], n_classes, p.mlp, p.l2)
 
 
-def callbacks(p: TrainParams, live_dir: Path) -> list[keras.callbacks.Callback]:
-    from dvclive import Live
-    from dvclive.keras import DVCLiveCallback
+def monitors(
+    p: TrainParams, rows: int, reports: Path | None, backup: Path | None
+) -> list[keras.callbacks.Callback]:
+    """The stage's callbacks, in the order that matters.
 
-    live = Live(dir=str(live_dir), save_dvc_exp=False, dvcyaml=None, report=None)
-    found = [DVCLiveCallback(live=live)]
+    Early stopping and the plateau schedule come first, so the backup records their state of
+    the epoch; the backup comes before the reporters, so an epoch that was logged (or shown in
+    Prefect) is an epoch that was saved. Without `reports` (a non-chief worker) only the log.
+    """
+    watched: list[keras.callbacks.Callback] = []
     if p.early_stopping_patience:
-        found.append(
+        watched.append(
             keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=p.early_stopping_patience, restore_best_weights=True
             )
         )
-    return found
+    if p.reduce_lr_patience:
+        watched.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss", factor=p.reduce_lr_factor, patience=p.reduce_lr_patience
+            )
+        )
+    reporters: list[keras.callbacks.Callback] = [EpochLog(rows, p.epochs)]
+    curves = []  # shown the restored epochs again on resume, so they have every epoch
+    if reports is not None:
+        curves = [live_metrics(reports / "train"), *tensorboard(p, reports)]
+        reporters += [*curves, *progress_artifact(p.epochs)]
+    backup_cb = [ResumableBackup(backup, watched, curves)] if backup is not None else []
+    return [*watched, *backup_cb, *reporters]
 
 
-def fit(splits: Splits, p: TrainParams, extra: list | None = None):
-    """Seeded fit on train, early-stopped on val. Pure: no files beyond the callbacks'."""
-    from tasks.pipeline import dataset
+def live_metrics(live_dir: Path) -> keras.callbacks.Callback:
+    """DVCLive per-epoch metrics and plots (DVC tracks them; no DVC experiment of its own)."""
+    from dvclive import Live
+    from dvclive.keras import DVCLiveCallback
 
-    keras.utils.set_random_seed(p.seed)
-    model = build(splits, p)
-    train = dataset(splits.inputs("train"), splits.labels("train"), p.batch_size, seed=p.seed)
-    val = dataset(splits.inputs("val"), splits.labels("val"), p.batch_size)
-    history = model.fit(
-        train, validation_data=val, epochs=p.epochs, callbacks=extra or [], shuffle=False, verbose=0
+    live = Live(dir=str(live_dir), save_dvc_exp=False, dvcyaml=None, report=None)
+    return DVCLiveCallback(live=live)
+
+
+def tensorboard(p: TrainParams, reports: Path) -> list[keras.callbacks.Callback]:
+    if not p.tensorboard:
+        return []
+    return [TensorBoardScalars(str(reports / "tensorboard"))]
+
+
+def fit(
+    prepared: Path, p: TrainParams, placement: Placement, callbacks: list | None = None
+) -> Fitted:
+    """Seeded fit on train, early-stopped on val.
+
+    Reads the prepared splits and writes nothing itself (only the callbacks do). The returned
+    model has float32 layers whatever precision it trained in.
+    """
+    from tasks.pipeline import split_dataset
+    from tasks.reader import table_stats
+
+    seed_everything(p)
+    meta = read_json(prepared / "meta.json")
+    splits = {name: Split(prepared / f"{name}.parquet", meta) for name in ("train", "val")}
+    stats = table_stats(splits["train"]) if meta["kind"] == "table" else None
+    train, train_cached = split_dataset(
+        splits["train"], p.batch_size, p.cache_max_mb, p.shuffle_buffer, seed=p.seed
     )
-    return model, history
+    val, val_cached = split_dataset(splits["val"], p.batch_size, p.cache_max_mb, p.shuffle_buffer)
+    steps = math.ceil(splits["train"].rows / p.batch_size)
+    with placement.strategy.scope(), precision_scope(placement.precision):
+        model = build(meta, stats, p)
+        compile_model(model, p, steps, placement.jit_compile)
+    in_memory = {"train": train_cached, "val": val_cached}
+    print(f"train: {describe(placement, bool(model.jit_compile), in_memory)}", flush=True)
+    history = model.fit(
+        train,
+        validation_data=val,
+        epochs=p.epochs,
+        callbacks=callbacks or [],
+        shuffle=False,
+        verbose=0,
+    )
+    return Fitted(export(model, meta, stats, p), history.history, model.jit_compile, in_memory)
+
+
+def describe(placement: Placement, jit: bool, in_memory: dict[str, bool]) -> str:
+    data = ", ".join(f"{k} {'in memory' if v else 'streamed'}" for k, v in in_memory.items())
+    return (
+        f"{placement.device} x{placement.replicas} ({placement.describe()['strategy']}), "
+        f"precision {placement.precision}, XLA {'on' if jit else 'off'}; {data}"
+    )
+
+
+def export(model: keras.Model, meta: dict, stats: TableStats | None, p: TrainParams):
+    """The model to save: float32 layers whatever precision trained it, so it serves anywhere."""
+    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+    with precision_scope("float32"):
+        clean = build(meta, stats, p)
+    clean.set_weights(model.get_weights())
+    return clean
 
 
 def run(params: Params) -> dict:
-    device = select_device(params.train.device)
-    splits = load_splits(params.paths.prepared)
-    live_dir = Path(params.paths.reports) / "train"
-    shutil.rmtree(live_dir, ignore_errors=True)
+    p, prepared, reports = params.train, Path(params.paths.prepared), Path(params.paths.reports)
+    placement = place(p)
+    backup = Path(p.backup_dir, placement.task)
+    kept = {k: v for k, v in p.model_dump().items() if k not in NOT_IN_FINGERPRINT}
+    open_backup(backup, fingerprint(kept, prepared))
+    if placement.chief:
+        for folder in (reports / "train", reports / "tensorboard"):
+            shutil.rmtree(folder, ignore_errors=True)
+        (reports / "tensorboard").mkdir(parents=True)  # a DVC out, even with tensorboard off
+    meta = read_json(prepared / "meta.json")
+    rows = Split(prepared / "train.parquet", meta).rows
+    callbacks = monitors(p, rows, reports if placement.chief else None, backup)
     started = time.perf_counter()
-    model, history = fit(splits, params.train, callbacks(params.train, live_dir))
+    fitted = fit(prepared, p, placement, callbacks)
     seconds = time.perf_counter() - started
-    epochs = len(history.history["loss"])
-    with atomic_dir(params.paths.model) as out:
-        model.save(out / "model.keras")
-        write_json(out / "meta.json", splits.meta)
-    report = {
-        "device": device,
-        "epochs_run": epochs,
+    resumable = next(c for c in callbacks if isinstance(c, ResumableBackup))
+    if placement.chief:
+        with atomic_dir(params.paths.model) as out:
+            fitted.model.save(out / "model.keras")
+            write_json(out / "meta.json", meta)
+    shutil.rmtree(backup, ignore_errors=True)
+    report = summary(params, placement, fitted, resumable, rows, seconds)
+    if placement.chief:
+        write_json(reports / "train.json", report)
+    print(f"train: {report['epochs_run']} epochs in {seconds:.1f}s -> {params.paths.model}")
+    return report
+
+
+def summary(params, placement: Placement, fitted: Fitted, resumable, rows, seconds) -> dict:
+    """reports/train.json: where and how it trained, the full history's last epoch, params."""
+    history = [record["logs"] for record in resumable.history]
+    ran = len(history) - resumable.resumed_from
+    return {
+        **placement.describe(),
+        "jit_compile": bool(fitted.jit_compile),
+        "in_memory": fitted.in_memory,
+        "epochs_run": len(history),
+        "resumed_from_epoch": resumable.resumed_from,
         "seconds": round(seconds, 2),
-        "examples_per_second": round(epochs * len(splits.frames["train"]) / seconds, 1),
-        "final": {k: round(float(v[-1]), 5) for k, v in history.history.items()},
+        "examples_per_second": round(rows * ran / seconds, 1),
+        "final": {k: round(float(v), 6) for k, v in history[-1].items()} if history else {},
         "params": params.train.model_dump(),
     }
-    write_json(Path(params.paths.reports) / "train.json", report)
-    print(f"train: {epochs} epochs on {device} in {seconds:.1f}s -> {params.paths.model}")
-    return report
 
 
 @stage_entry("train")

@@ -1,0 +1,119 @@
+"""The train stage as DVC runs it (`python -m tasks.train`, in its own process): killed and
+resumed, spread over two devices, and reproducible bit for bit."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from tests import prepared
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+TWO_CPUS = """
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from tasks.train import main
+main()
+"""
+
+
+def workspace(folder: Path, rows: tuple[int, int, int], **train) -> Path:
+    """A stage workspace: prepared digits and a params.yaml (JSON is YAML) with `train`."""
+    prepared.digits(folder / "data" / "prepared", rows=rows)
+    (folder / "params.yaml").write_text(json.dumps({"train": train}))
+    return folder
+
+
+def env() -> dict[str, str]:
+    found = {k: v for k, v in os.environ.items() if k != "TRAINFLOW_PROGRESS_ARTIFACT"}
+    return found | {"PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def train(folder: Path, *command: str) -> subprocess.CompletedProcess:
+    command = command or ("-m", "tasks.train")
+    done = subprocess.run(
+        [sys.executable, *command], cwd=folder, env=env(), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def epochs_logged(text: str) -> list[int]:
+    lines = [line for line in text.splitlines() if line.startswith("train: epoch ")]
+    return [int(line.split()[2].split("/")[0]) for line in lines]
+
+
+def tensorboard_steps(events: Path, tag: str) -> list[int]:
+    import tensorflow as tf
+
+    found = tf.compat.v1.train.summary_iterator(str(events))
+    return [event.step for event in found for value in event.summary.value if value.tag == tag]
+
+
+def test_killed_training_resumes_from_its_last_epoch(tmp_path: Path):
+    folder = workspace(tmp_path, (4000, 300, 100), epochs=5, early_stopping_patience=0)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tasks.train"],
+        cwd=folder,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    for line in process.stdout:
+        if line.startswith("train: epoch 2/5"):
+            process.send_signal(signal.SIGKILL)  # mid-epoch 3: no chance to clean up
+            break
+    before = epochs_logged(line + process.stdout.read())
+    assert process.wait() == -signal.SIGKILL and before[-1] < 5
+    models = folder / "models"
+    assert sorted(p.name for p in models.iterdir()) == [".backup"]  # no model, no temp dir
+
+    resumed = train(folder)
+    done = before[-1]
+    assert f"train: resuming from epoch {done} " in resumed.stdout
+    assert epochs_logged(resumed.stdout) == list(range(done + 1, 6))
+    report = json.loads((folder / "reports/train.json").read_text())
+    assert report["epochs_run"] == 5 and report["resumed_from_epoch"] == done
+    curve = (folder / "reports/train/plots/metrics/eval/loss.tsv").read_text().splitlines()
+    assert len(curve) == 1 + 5  # DVCLive's curve has every epoch, not just the resumed ones
+    (events,) = (folder / "reports/tensorboard/validation").glob("events.out.tfevents.*")
+    assert len(tensorboard_steps(events, "epoch_loss")) == 5
+    assert sorted(p.name for p in models.iterdir()) == ["model"]  # backup gone after success
+    model = keras.saving.load_model(models / "model/model.keras", safe_mode=True)
+    assert model.output_shape == (None, 10)
+
+
+def test_two_devices_train_with_a_mirrored_strategy(tmp_path: Path):
+    folder = workspace(tmp_path, (400, 100, 100), epochs=2, device="cpu")
+    done = train(folder, "-c", TWO_CPUS)
+    assert "train: cpu x2 (MirroredStrategy)" in done.stdout
+    report = json.loads((folder / "reports/train.json").read_text())
+    assert report["replicas"] == 2 and report["strategy"] == "MirroredStrategy"
+    assert len(report["devices"]) == 2
+    assert keras.saving.load_model(folder / "models/model/model.keras", safe_mode=True)
+
+
+def test_deterministic_runs_give_identical_weights_and_metrics(tmp_path: Path):
+    small = {"epochs": 3, "deterministic": True, "cnn": {"filters": [8], "dense_units": 16}}
+    runs = [workspace(tmp_path / name, (300, 60, 60), **small) for name in ("one", "two")]
+    for folder in runs:
+        train(folder)
+    reports = [json.loads((f / "reports/train.json").read_text()) for f in runs]
+    assert reports[0]["final"] == reports[1]["final"]
+    weights = [
+        keras.saving.load_model(f / "models/model/model.keras", safe_mode=True).get_weights()
+        for f in runs
+    ]
+    for first, second in zip(*weights, strict=True):
+        np.testing.assert_array_equal(first, second)

@@ -4,7 +4,14 @@ from pathlib import Path
 import pytest
 
 from tasks.errors import ExitCode, ParamsError
-from tasks.params import PARAMS_FILE, Params, apply_overrides, load_params, write_overrides
+from tasks.params import (
+    PARAMS_FILE,
+    Params,
+    apply_overrides,
+    load_params,
+    read_raw,
+    write_overrides,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,5 +89,15 @@ def test_defaults_cover_every_section():
 
 
 @pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.yaml")), ids=str)
-def test_shipped_examples_are_valid(example):
+def test_shipped_examples_are_valid_and_complete(example):
+    """DVC needs every section dvc.yaml lists, so an example must be a whole params file."""
     load_params(example)
+    assert set(read_raw(example)) >= {
+        "paths",
+        "data",
+        "validate",
+        "prepare",
+        "train",
+        "evaluate",
+        "register",
+    }

@@ -126,7 +126,9 @@ def fetch_model(repo: Path, params: Params, version: str, dest: Path) -> Path:
     return dest
 
 
-def assign(repo: Path, artifact: str, version: str, stage: str) -> None:
+def assign(repo: Path, artifact: str, version: str, stage: str, force: bool = False) -> None:
+    """Tag `version` into `stage`; `force` re-assigns a version GTO still lists in that stage
+    (after a newer one took it, as in a rollback)."""
     import gto.api
 
     name, email = author(repo)
@@ -135,6 +137,7 @@ def assign(repo: Path, artifact: str, version: str, stage: str) -> None:
         artifact,
         check_stage(stage),
         version=check_version(version),
+        force=force,
         author=name,
         author_email=email,
     )
@@ -161,7 +164,7 @@ def rollback(repo: Path, artifact: str) -> tuple[str, str]:
         earlier = [v for v in history[:-1] if v != current]
         if current is None or not earlier:
             raise RegistryError(f"nothing to roll back to: prod history of {artifact} is {history}")
-        assign(repo, artifact, earlier[-1], "prod")
+        assign(repo, artifact, earlier[-1], "prod", force=True)
     return current, earlier[-1]
 
 

@@ -93,10 +93,13 @@ def register_model(params: Params, workspace: str) -> dict:
 
 def registered_version(params: Params, repo: Path) -> str | None:
     """The version whose model bytes are the workspace's (per dvc.lock), None if unregistered."""
-    from tasks.register import already_registered
+    from tasks.gitrepo import repo_lock
+    from tasks.register import already_registered, undo_interrupted
     from tasks.registry import versions
 
-    found = already_registered(repo, params, versions(repo, params.register_.artifact))
+    with repo_lock(repo, "registry"):
+        undo_interrupted(repo)  # a version a killed run left half-made is no version
+        found = already_registered(repo, params, versions(repo, params.register_.artifact))
     return found["version"] if found else None
 
 

@@ -44,9 +44,16 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a fresh temp directory that replaces `path` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*"):  # left by a killed run: no `except` ran
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         yield tmp
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if err.filename is None:  # a failed write() names no file: name the output it was for
+            raise OSError(err.errno, err.strerror, str(path)) from err
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -15,11 +15,12 @@ from pathlib import Path
 
 from tasks.errors import ModelRefused
 from tasks.gitrepo import author, commit_paths, git, repo_lock, show_file, undo_commit
-from tasks.io import read_json
+from tasks.io import read_json, write_json
 from tasks.lineage import lineage_record, model_card
 from tasks.params import Params
 from tasks.registry import REGISTRY_DIR, assign, next_version, out_hash, versions
 
+JOURNAL = Path(".dvc/tmp/trainflow-registration.json")
 REPORTS = ("metrics.json", "gate.json", "validation.json", "train.json", "train/metrics.json")
 
 
@@ -97,11 +98,13 @@ def register(params: Params, repo: Path = Path("."), flow_run_id: str | None = N
     if params.register_.auto_promote and gate.get("champion"):
         stages.append("prod")
     with repo_lock(repo, "registry"):
+        undo_interrupted(repo)
         known = versions(repo, artifact)
         if same := already_registered(repo, params, known):
             return Registered(same["version"], False, (), same["commit"])
         version = next_version([v["version"] for v in known], params.register_.bump)
         head = git(repo, "rev-parse", "HEAD")
+        write_json(repo / JOURNAL, {"artifact": artifact, "version": version, "head": head})
         folder = write_lineage(repo, params, version, flow_run_id)
         try:
             commit = commit_paths(
@@ -109,19 +112,39 @@ def register(params: Params, repo: Path = Path("."), flow_run_id: str | None = N
             )
             tag_version(repo, artifact, version, stages)
         except BaseException:
-            tags = git(repo, "tag", "--points-at", "HEAD", check=False).splitlines()
-            undo_commit(
-                repo,
-                head,
-                [
-                    t
-                    for t in tags
-                    if t.startswith(f"{artifact}@{version}") or t.startswith(f"{artifact}#")
-                ],
-            )
-            shutil.rmtree(folder, ignore_errors=True)
+            undo(repo, artifact, version, head)
             raise
+        finally:
+            (repo / JOURNAL).unlink(missing_ok=True)
     return Registered(version, True, tuple(stages), commit)
+
+
+def undo(repo: Path, artifact: str, version: str, head: str) -> None:
+    """Remove what a registration made: its commit, the tags on it, its lineage folder."""
+    ours = git(repo, "log", "-1", "--format=%s", check=False) == f"Register {artifact}@{version}"
+    if git(repo, "rev-parse", "HEAD") != head and ours:  # else the tags on HEAD are not ours
+        tags = git(repo, "tag", "--points-at", "HEAD", check=False).splitlines()
+        made = [t for t in tags if t.startswith((f"{artifact}@{version}", f"{artifact}#"))]
+        undo_commit(repo, head, made)
+    shutil.rmtree(repo / REGISTRY_DIR / artifact / version, ignore_errors=True)
+
+
+def undo_interrupted(repo: Path) -> None:
+    """A killed registration cannot run its `except`: its journal says what to undo.
+
+    Only while HEAD is still the registration's commit (or its parent); commits made since
+    are never rewritten.
+    """
+    journal = repo / JOURNAL
+    if not journal.exists():
+        return
+    started = read_json(journal)
+    if started["head"] in (
+        git(repo, "rev-parse", "HEAD"),
+        git(repo, "rev-parse", "HEAD^", check=False),
+    ):
+        undo(repo, started["artifact"], started["version"], started["head"])
+    journal.unlink()
 
 
 def tag_version(repo: Path, artifact: str, version: str, stages: list[str]) -> None:

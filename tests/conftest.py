@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.common import project_files
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 # Fast settings for end-to-end runs on the bundled digits: a couple of epochs, a low bar.
@@ -20,18 +22,6 @@ FAST = [
     "evaluate.gate.min_accuracy=0.5",
     "evaluate.gate.min_macro_f1=0.5",
 ]
-
-
-def project_files() -> list[str]:
-    """Tracked and new (not ignored) files of the project, as a fresh clone would have."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return [name for name in listed.split("\0") if name and (ROOT / name).is_file()]
 
 
 def make_workspace(target: Path) -> Path:

@@ -1,0 +1,99 @@
+"""Orchestration overhead: `trainflow run --no-register` vs the bare stage commands.
+
+The baseline runs the very commands of dvc.yaml (`python -m tasks.ingest`, ...) one after
+another in an identical fresh workspace, with no DVC and no Prefect. The flow adds a DVC
+subprocess per stage and Prefect's task bookkeeping. It is measured twice: against a Prefect
+server that is already running (how a scheduled deployment runs), and with no server
+configured, where Prefect starts a temporary one for the run (how a first `make run` feels).
+Goal: the flow with a running server takes at most 1.10x the bare commands.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.common import (
+    BIN,
+    QUICK,
+    base_env,
+    figure,
+    fresh_workspace,
+    measure,
+    prefect_server,
+    repeats,
+    rotated,
+    say,
+    spread,
+    stage_commands,
+)
+
+GOAL = 1.10
+WARM_UP = "from prefect import flow; flow(lambda: None)()"
+
+
+def bare_stages(repo: Path, env: dict[str, str]) -> float:
+    """Every stage command of dvc.yaml in order, each as its own process, as DVC runs it."""
+    return sum(measure(command, repo, env).seconds for _, command in stage_commands(repo))
+
+
+def flow(repo: Path, env: dict[str, str]) -> float:
+    return measure([str(BIN / "trainflow"), "run", "--no-register"], repo, env).seconds
+
+
+def timings(tmp: Path, variants: dict[str, tuple[Callable, dict[str, str]]]) -> dict:
+    """Seconds of each variant per repeat, each in its own fresh workspace."""
+    found: dict[str, list[float]] = {name: [] for name in variants}
+    for turn in range(repeats()):
+        for index, name in enumerate(rotated(list(variants), turn)):
+            repo = fresh_workspace(tmp / f"repo-{turn}-{index}", QUICK)
+            run, env = variants[name]
+            found[name].append(run(repo, env))
+            say("orchestration", f"repeat {turn + 1}, {name}", found[name][-1])
+            shutil.rmtree(repo)
+    return found
+
+
+def main() -> dict:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-orchestration-") as name,
+        prefect_server() as api,
+    ):
+        tmp = Path(name)
+        served = base_env(PREFECT_API_URL=api)
+        # No API URL: each run starts its own temporary server. Its database is migrated once
+        # here (a one-time cost per machine), not in every timed run.
+        ephemeral = base_env(PREFECT_HOME=str(tmp / "prefect-home"))
+        measure([str(BIN / "python"), "-c", WARM_UP], tmp, ephemeral)
+        seconds = timings(
+            tmp,
+            {
+                "bare stages": (bare_stages, served),
+                "flow, server running": (flow, served),
+                "flow, no server": (flow, ephemeral),
+            },
+        )
+    bare = seconds["bare stages"]
+    figures = [
+        figure(
+            f"trainflow run / bare stages ({variant})",
+            [flow_s / bare_s for flow_s, bare_s in zip(seconds[variant], bare, strict=True)],
+            GOAL,
+            {"seconds": spread(seconds[variant]), "baseline_seconds": spread(bare)},
+        )
+        for variant in ("flow, server running", "flow, no server")
+    ]
+    return {
+        "name": "orchestration",
+        "figures": figures,
+        "params": QUICK,
+        "notes": "fresh workspace per run; order rotated each repeat",
+    }
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(main(), indent=2))

@@ -45,11 +45,14 @@ def absolute_checks(scores: dict, p: GateParams) -> list[dict]:
     return found
 
 
-def relative_checks(scores: dict, champion: dict, margin: float) -> list[dict]:
-    """The challenger may be worse than the champion by at most `margin` on each metric."""
+def relative_checks(scores: dict, champion: dict, p: GateParams) -> list[dict]:
+    """On each gated metric (one with an absolute threshold), the challenger may be worse than
+    the champion by at most `max_regression`."""
     found = []
-    for metric, _, direction in GATED:
-        best = champion[metric]
+    for metric, key, direction in GATED:
+        if getattr(p, key) is None:
+            continue
+        best, margin = champion[metric], p.max_regression
         threshold = best - margin if direction > 0 else best + margin
         found.append(
             check(
@@ -106,7 +109,7 @@ def decide(
     """Every check with its verdict; blessed only if all passed."""
     checks = absolute_checks(scores, p)
     if champion is not None and p.max_regression is not None:
-        checks += relative_checks(scores, champion, p.max_regression)
+        checks += relative_checks(scores, champion, p)
     if champion is not None and p.require_significant and significance is not None:
         checks.append(significance)
     checks += slices or []

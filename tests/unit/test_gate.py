@@ -18,14 +18,15 @@ def test_absolute_thresholds_bless_only_when_every_check_passes():
     ]
 
 
-def test_challenger_may_not_regress_beyond_the_margin():
-    params = GateParams(min_accuracy=None, min_macro_f1=None, max_regression=0.02)
-    champion = {"version": "v0.1.0", "accuracy": 0.91, "macro_f1": 0.85, "log_loss": 0.25}
+def test_challenger_may_not_regress_beyond_the_margin_on_gated_metrics():
+    params = GateParams(min_accuracy=0.5, min_macro_f1=None, max_log_loss=1.0, max_regression=0.02)
+    champion = {"version": "v0.1.0", "accuracy": 0.91, "macro_f1": 0.95, "log_loss": 0.25}
     verdict = decide(SCORES, params, champion)
-    by_metric = {c["metric"]: c for c in verdict["checks"]}
-    assert by_metric["accuracy"]["passed"]  # 0.90 >= 0.91 - 0.02
-    assert by_metric["accuracy"]["champion"] == 0.91
-    assert not by_metric["log_loss"]["passed"]  # 0.30 > 0.25 + 0.02
+    relative = {c["metric"]: c for c in verdict["checks"] if c["check"].startswith("no_")}
+    assert set(relative) == {"accuracy", "log_loss"}  # macro-F1 has no threshold: not gated
+    assert relative["accuracy"]["passed"]  # 0.90 >= 0.91 - 0.02
+    assert relative["accuracy"]["champion"] == 0.91
+    assert not relative["log_loss"]["passed"]  # 0.30 > 0.25 + 0.02
     assert not verdict["blessed"] and verdict["champion"] == "v0.1.0"
 
 
@@ -48,7 +49,7 @@ def test_significance_is_required_only_when_asked():
     same = significance_check(y, y, y, alpha=0.05)
     assert not same["passed"]
     champion = {"version": "v1.0.0", **SCORES}
-    lenient = GateParams(min_accuracy=None, min_macro_f1=None, max_regression=0.5)
+    lenient = GateParams(min_accuracy=0.5, min_macro_f1=None, max_regression=0.5)
     assert decide(SCORES, lenient, champion, same)["blessed"]
     strict = lenient.model_copy(update={"require_significant": True})
     assert not decide(SCORES, strict, champion, same)["blessed"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -111,31 +112,42 @@ class Measured:
     output: str
 
 
-def measure(command: list[str] | str, cwd: Path, env: dict[str, str]) -> Measured:
-    """Run a command to completion; its peak RSS comes from the kernel (wait4), not polling.
+# Runs the command and records its peak RSS from a small process of its own: wait4 on a child
+# forked straight from a large parent (a pytest run with TensorFlow loaded) reports the
+# parent's pages the child held before exec, not the command's own peak.
+_PEAK_WRAPPER = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.call(sys.argv[2], shell=True)\n"
+    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "open(sys.argv[1], 'w').write(str(peak))\n"
+    "sys.exit(code)\n"
+)
 
-    wait4 reports the largest RSS of the child and of every descendant it waited for, so a
-    `python -m tasks.train` child reports the training process itself.
+
+def measure(command: list[str] | str, cwd: Path, env: dict[str, str]) -> Measured:
+    """Run a command to completion; its peak RSS comes from the kernel, not polling.
+
+    The peak is that of the command and every descendant it waited for, so a
+    `python -m tasks.train` command reports the training process itself.
     """
     log = cwd.parent / f".{cwd.name}.log"
+    peak_file = cwd.parent / f".{cwd.name}.peak"
+    line = command if isinstance(command, str) else shlex.join(command)
     with open(log, "w+") as out:
         started = time.perf_counter()
-        process = subprocess.Popen(
-            command,
+        process = subprocess.run(
+            [sys.executable, "-c", _PEAK_WRAPPER, str(peak_file), line],
             cwd=cwd,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
-            shell=isinstance(command, str),
         )
-        _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         output = out.read()
     if process.returncode:
         raise BenchError(f"{command} failed ({process.returncode}) in {cwd}:\n{output[-3000:]}")
-    return Measured(seconds, usage.ru_maxrss / 1024, output)
+    return Measured(seconds, int(peak_file.read_text()) / 1024, output)
 
 
 def say(benchmark: str, what: str, seconds: float) -> None:

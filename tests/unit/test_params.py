@@ -76,28 +76,15 @@ def test_write_overrides_keeps_comments_and_refuses_bad_values(tmp_path):
     assert "epochs: 5" in path.read_text()
 
 
+SECTIONS = {"paths", "data", "validate", "prepare", "train", "evaluate", "register"}
+
+
 def test_defaults_cover_every_section():
-    assert set(Params.model_json_schema(by_alias=True)["properties"]) == {
-        "paths",
-        "data",
-        "validate",
-        "prepare",
-        "train",
-        "evaluate",
-        "register",
-    }
+    assert set(Params.model_json_schema(by_alias=True)["properties"]) == SECTIONS
 
 
 @pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.yaml")), ids=str)
 def test_shipped_examples_are_valid_and_complete(example):
     """DVC needs every section dvc.yaml lists, so an example must be a whole params file."""
     load_params(example)
-    assert set(read_raw(example)) >= {
-        "paths",
-        "data",
-        "validate",
-        "prepare",
-        "train",
-        "evaluate",
-        "register",
-    }
+    assert set(read_raw(example)) >= SECTIONS

@@ -25,7 +25,7 @@ OUTPUTS = ("dvc.lock", "data/raw", "data/prepared", "models", "reports", "regist
 # Small but real: digits through every stage with a couple of epochs and a gate it passes.
 QUICK = [
     "train.epochs=2",
-    "train.retries=0",
+    "flow.train_retries=0",
     "evaluate.gate.min_accuracy=0.5",
     "evaluate.gate.min_macro_f1=0.5",
 ]
@@ -65,7 +65,7 @@ def project_files() -> list[str]:
 
 def fresh_workspace(target: Path, overrides: list[str]) -> Path:
     """A committed git copy of the project with `overrides` written into params.yaml."""
-    from tasks.params import write_overrides
+    from tasks.common.params import write_overrides
 
     for name in project_files():
         destination = target / name

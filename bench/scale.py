@@ -27,7 +27,7 @@ from bench.common import (
     say,
     stage_commands,
 )
-from tasks.params import write_overrides
+from tasks.common.params import write_overrides
 
 DEFAULT_ROWS = 5_000_000
 PART_ROWS = 500_000
@@ -70,7 +70,7 @@ def params(source: Path) -> list[str]:
         "data.target=target",
         "train.epochs=1",
         "train.batch_size=1024",
-        "train.retries=0",
+        "flow.train_retries=0",
         "train.tensorboard=false",
     ]
 

@@ -88,8 +88,8 @@ def rate(rows: int, seconds: list[float]) -> float:
 
 def stage_fit(folder: Path, p, work: Path) -> float:
     """examples/s of `tasks.train.fit` with the callbacks `python -m tasks.train` uses."""
-    from tasks.devices import place
     from tasks.train import fit, monitors
+    from tasks.train.devices import place
 
     timer = EpochTimer()
     callbacks = monitors(p, rows_of(folder), work / "reports", work / "backup") + [timer]
@@ -99,10 +99,10 @@ def stage_fit(folder: Path, p, work: Path) -> float:
 
 def bare_fit(folder: Path, p) -> float:
     """examples/s of the same model and batch size fitted on NumPy arrays."""
-    from tasks.devices import place
-    from tasks.models import compile_model
-    from tasks.reader import Split
+    from tasks.model.build import compile_model
+    from tasks.model.reader import Split
     from tasks.train import build
+    from tasks.train.devices import place
 
     meta = json.loads((folder / "meta.json").read_text())
     (x, y), (vx, vy) = (Split(folder / f"{n}.parquet", meta).read() for n in ("train", "val"))
@@ -119,7 +119,7 @@ def rows_of(folder: Path) -> int:
 
 def throughput(root: Path, rows: int, epochs: int, rounds: int) -> dict:
     """Rounds of one run of each path, in rotating order; ratios are medians over rounds."""
-    from tasks.params import TrainParams
+    from tasks.common.params import TrainParams
 
     folder = prepared(root / "digits", rows)
     common = {"epochs": epochs, "early_stopping_patience": 0, "reduce_lr_patience": 0}
@@ -152,9 +152,9 @@ def throughput(root: Path, rows: int, epochs: int, rounds: int) -> dict:
 
 def child() -> None:
     """One epoch of the stage's fit path on argv[1]; cache_max_mb argv[2]; prints examples/s."""
-    from tasks.devices import place
-    from tasks.params import TrainParams
+    from tasks.common.params import TrainParams
     from tasks.train import fit
+    from tasks.train.devices import place
 
     folder, cache_max_mb = Path(sys.argv[1]), float(sys.argv[2])
     p = TrainParams(epochs=1, batch_size=256, cache_max_mb=cache_max_mb, cnn=SMALL_MODEL)

@@ -27,7 +27,7 @@ BASELINE = (
     "import sys, pandas as pd; frame = pd.read_parquet(sys.argv[1]); frame.describe(include='all')"
 )
 DRAFT = (
-    "from tasks.params import load_params; from tasks.suite import init_suite; "
+    "from tasks.common.params import load_params; from flows.suite import init_suite; "
     "init_suite(load_params())"
 )
 

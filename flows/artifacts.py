@@ -18,8 +18,8 @@ from prefect.artifacts import (
     create_table_artifact,
 )
 
-from tasks.errors import ExitCode, TrainflowError
-from tasks.io import read_json
+from tasks.common.errors import ExitCode, TrainflowError
+from tasks.common.io import read_json
 
 PROGRESS_VARIABLE = "TRAINFLOW_PROGRESS_ARTIFACT"
 

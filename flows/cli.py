@@ -10,7 +10,7 @@ import typer
 
 from flows.options import Workspace, fail
 from flows.registry_cli import models_app, predict
-from tasks.errors import ExitCode, TrainflowError
+from tasks.common.errors import ExitCode, TrainflowError
 
 app = typer.Typer(help="Declarative retraining pipeline for Keras models.", no_args_is_help=True)
 suite_app = typer.Typer(help="Great Expectations suites in gx/.")
@@ -37,7 +37,7 @@ def run(
     workspace: Workspace = Path("."),
 ) -> None:
     """Run the retraining flow: ingest, validate, prepare, train, evaluate, register."""
-    from tasks.params import load_params
+    from tasks.common.params import load_params
 
     quiet_prefect()
     try:
@@ -76,8 +76,8 @@ def suite_init(
     force: Annotated[bool, typer.Option(help="Overwrite an existing suite.")] = False,
 ) -> None:
     """Infer a draft expectation suite from the current raw data (edit it, then commit it)."""
-    from tasks.params import load_params
-    from tasks.suite import init_suite
+    from flows.suite import init_suite
+    from tasks.common.params import load_params
 
     try:
         typer.echo(f"wrote {init_suite(load_params(), force)}")
@@ -101,7 +101,7 @@ def serve(
     """Serve the retraining flow as a scheduled Prefect deployment (runs until stopped)."""
     from flows.serve import check_schedule
     from flows.serve import serve as serve_flow
-    from tasks.params import load_params
+    from tasks.common.params import load_params
 
     quiet_prefect()
     set_ = set_ or []

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO
 
-from tasks.errors import ParamsError, RunBusy
+from tasks.common.errors import ParamsError, RunBusy
 
 TIMEOUT_VARIABLE = "TRAINFLOW_LOCK_TIMEOUT"
 DEFAULT_TIMEOUT = 600.0

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tasks.errors import TrainflowError
+from tasks.common.errors import TrainflowError
 
 Workspace = Annotated[
     Path, typer.Option("--workspace", "-w", help="Repository with params.yaml and dvc.yaml.")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from flows.options import AsJson, Workspace, fail
-from tasks.errors import TrainflowError
+from tasks.common.errors import TrainflowError
 
 models_app = typer.Typer(help="The model registry (GTO versions and stages).")
 
@@ -17,7 +17,7 @@ Ref = Annotated[str, typer.Argument(help="A version (v0.1.0) or a stage (prod, s
 
 
 def artifact(workspace: Path) -> str:
-    from tasks.params import load_params
+    from tasks.common.params import load_params
 
     return load_params(workspace / "params.yaml").register_.artifact
 
@@ -25,7 +25,7 @@ def artifact(workspace: Path) -> str:
 @models_app.command("list")
 def models_list(as_json: AsJson = False, workspace: Workspace = Path(".")) -> None:
     """Registered versions, oldest first, with their stages."""
-    from tasks.registry import versions
+    from tasks.registry.versions import versions
 
     try:
         found = versions(workspace, artifact(workspace))
@@ -46,7 +46,7 @@ def models_list(as_json: AsJson = False, workspace: Workspace = Path(".")) -> No
 @models_app.command("show")
 def models_show(ref: Ref, as_json: AsJson = False, workspace: Workspace = Path(".")) -> None:
     """The model card of a version (its lineage with --json)."""
-    from tasks.registry import REGISTRY_DIR, resolve
+    from tasks.registry.versions import REGISTRY_DIR, resolve
 
     try:
         name = artifact(workspace)
@@ -63,7 +63,8 @@ def models_promote(
     workspace: Workspace = Path("."),
 ) -> None:
     """Assign a stage (prod by default) to a version."""
-    from tasks.registry import promote, resolve
+    from flows.registry.assign import promote
+    from tasks.registry.versions import resolve
 
     try:
         name = artifact(workspace)
@@ -77,7 +78,7 @@ def models_promote(
 @models_app.command("rollback")
 def models_rollback(workspace: Workspace = Path(".")) -> None:
     """Put the previous prod version back in prod."""
-    from tasks.registry import rollback
+    from flows.registry.assign import rollback
 
     try:
         name = artifact(workspace)
@@ -94,8 +95,9 @@ def models_get(
     workspace: Workspace = Path("."),
 ) -> None:
     """Fetch the model files of a version or stage from the DVC cache or remote."""
-    from tasks.params import load_params
-    from tasks.registry import fetch_model, resolve
+    from tasks.common.params import load_params
+    from tasks.registry.files import fetch_model
+    from tasks.registry.versions import resolve
 
     try:
         params = load_params(workspace / "params.yaml")
@@ -117,9 +119,10 @@ def predict(
     """Batch prediction with a registered model: labels and class probabilities."""
     import tempfile
 
-    from tasks.params import load_params
-    from tasks.predict import predict as run_predict
-    from tasks.registry import fetch_model, resolve
+    from flows.predict import predict as run_predict
+    from tasks.common.params import load_params
+    from tasks.registry.files import fetch_model
+    from tasks.registry.versions import resolve
 
     try:
         params = load_params(workspace / "params.yaml")

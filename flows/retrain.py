@@ -25,9 +25,9 @@ from flows.artifacts import (
 )
 from flows.lock import run_lock
 from flows.stages import pipeline_stages, repro, stale_stages
-from tasks.errors import DataValidationError, ModelRefused, StageError, TrainflowError
-from tasks.io import read_json
-from tasks.params import Params, write_overrides
+from tasks.common.errors import DataValidationError, ModelRefused, StageError, TrainflowError
+from tasks.common.io import read_json
+from tasks.common.params import Params, write_overrides
 
 INGEST, VALIDATE, TRAIN = "ingest", "validate", "train"
 
@@ -64,9 +64,9 @@ def stage_task(stage: str, params: Params):
     options = {"name": stage, "task_run_name": stage}
     if stage == TRAIN:
         options |= {
-            "retries": params.train.retries,
+            "retries": params.flow.train_retries,
             "retry_condition_fn": _retry_on_crash,
-            "retry_delay_seconds": exponential_backoff(params.train.retry_delay_seconds),
+            "retry_delay_seconds": exponential_backoff(params.flow.retry_delay_seconds),
         }
     return run_stage.with_options(**options)
 
@@ -74,8 +74,8 @@ def stage_task(stage: str, params: Params):
 @task(name="register", task_run_name="register")
 def register_model(params: Params, workspace: str) -> dict:
     """Register a blessed model as the next GTO version (nothing if already registered)."""
-    from tasks.register import register
-    from tasks.registry import REGISTRY_DIR
+    from flows.registry.register import register
+    from tasks.registry.versions import REGISTRY_DIR
 
     logger = get_run_logger()
     outcome = register(params, Path(workspace), flow_run_id=str(flow_run.id or "") or None)
@@ -93,9 +93,9 @@ def register_model(params: Params, workspace: str) -> dict:
 
 def registered_version(params: Params, repo: Path) -> str | None:
     """The version whose model bytes are the workspace's (per dvc.lock), None if unregistered."""
-    from tasks.gitrepo import repo_lock
-    from tasks.register import already_registered, undo_interrupted
-    from tasks.registry import versions
+    from flows.registry.gitrepo import repo_lock
+    from flows.registry.register import already_registered, undo_interrupted
+    from tasks.registry.versions import versions
 
     with repo_lock(repo, "registry"):
         undo_interrupted(repo)  # a version a killed run left half-made is no version
@@ -142,7 +142,7 @@ def run_stages(params: Params, repo: Path, stages: list[str], force: bool) -> di
 
 def pipeline(params: Params, repo: Path, register_blessed: bool, force: bool) -> dict | State:
     """Ingest, then stop early if DVC sees no change; else the other stages, gate, register."""
-    from tasks.registry import out_hash
+    from tasks.registry.versions import out_hash
 
     first, *rest = pipeline_stages(repo)
     stages = run_stages(params, repo, [first], force)
@@ -158,7 +158,7 @@ def pipeline(params: Params, repo: Path, register_blessed: bool, force: bool) ->
     publish_evaluation(scores, gate)
     summary = {"stages": stages, "metrics": scores, "blessed": gate["blessed"], "version": None}
     if not gate["blessed"]:
-        from tasks.register import refusal
+        from tasks.evaluate.gate import refusal
 
         raise ModelRefused(refusal(gate))
     if register_blessed:

@@ -15,7 +15,13 @@ import sys
 from collections import deque
 from pathlib import Path
 
-from tasks.errors import DataValidationError, ExitCode, ParamsError, StageError, TrainflowError
+from tasks.common.errors import (
+    DataValidationError,
+    ExitCode,
+    ParamsError,
+    StageError,
+    TrainflowError,
+)
 
 SKIPPED = ("didn't change, skipping", "is cached - skipping run")
 TAIL_LINES = 30

@@ -1,4 +1,9 @@
-"""Pipeline stages (one module per dvc.yaml stage) and the pieces they share."""
+"""The pipeline's stages and the packages they share.
+
+One package per dvc.yaml stage (ingest, validate, prepare, train, evaluate), each run as
+`python -m tasks.<stage>`, and shared packages: common (params, errors, io, signature), data (raw
+data), model (Keras) and registry (read-only). dvc.yaml lists each stage's folders as its deps.
+"""
 
 import os
 

@@ -18,7 +18,7 @@ BIN = Path(sys.executable).parent
 # Fast settings for end-to-end runs on the bundled digits: a couple of epochs, a low bar.
 FAST = [
     "train.epochs=3",
-    "train.retries=0",
+    "flow.train_retries=0",
     "evaluate.gate.min_accuracy=0.5",
     "evaluate.gate.min_macro_f1=0.5",
 ]

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tasks.io import write_json
+from tasks.common.io import write_json
 
 SPLITS = ("train", "val", "test")
 

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from flows.lock import run_lock
-from tasks.errors import ExitCode, RunBusy
+from tasks.common.errors import ExitCode, RunBusy
 from tests.conftest import BIN, FAST, git_tags, run, trainflow, wait_until
 
 pytestmark = pytest.mark.e2e

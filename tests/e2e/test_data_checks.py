@@ -35,7 +35,7 @@ def test_bad_table_exits_4_names_the_problem_and_prepare_refuses(tmp_path, plain
         [
             sys.executable,
             "-c",
-            "from tasks.suite import init_suite; from tasks.params import "
+            "from flows.suite import init_suite; from tasks.common.params import "
             "load_params; print(init_suite(load_params()))",
         ],
         tmp_path,
@@ -72,7 +72,7 @@ def test_truncated_image_exits_4_naming_the_file(tmp_path, plain_env):
 
 
 def commit(workspace: Path, env: dict[str, str], *overrides: str) -> None:
-    from tasks.params import write_overrides
+    from tasks.common.params import write_overrides
 
     write_overrides(workspace / "params.yaml", overrides)
     subprocess.run([*GIT, "add", "-A"], cwd=workspace, env=env, check=True)
@@ -98,7 +98,7 @@ def test_breast_cancer_passes_its_drafted_suite_under_dvc(workspace, plain_env):
         [
             sys.executable,
             "-c",
-            "from tasks.suite import init_suite; from tasks.params import "
+            "from flows.suite import init_suite; from tasks.common.params import "
             "load_params; init_suite(load_params())",
         ],
         workspace,

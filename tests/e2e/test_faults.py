@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.errors import ExitCode
+from tasks.common.errors import ExitCode
 from tests.conftest import BIN, FAST, git_tags, make_workspace, run, trainflow
 
 pytestmark = pytest.mark.e2e
@@ -115,7 +115,7 @@ KILLS = (
     Kill("train: end", line=" epochs in "),
     Kill("evaluate: middle", line="Running stage 'evaluate'", delay=2.5),
     Kill("evaluate: end", line="evaluate: accuracy"),
-    Kill("register: before commit", fault="call:tasks.gitrepo.commit_paths:Register"),
+    Kill("register: before commit", fault="call:flows.registry.gitrepo.commit_paths:Register"),
     Kill("register: committed, before version tag", fault="call:gto.tag.create_tag:model@"),
     Kill("register: version tagged, before stage tag", fault="call:gto.tag.create_tag:model#"),
 )

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.errors import ExitCode
+from tasks.common.errors import ExitCode
 from tests.conftest import BIN, FAST, git_tags, run, trainflow
 
 pytestmark = pytest.mark.e2e
@@ -22,7 +22,7 @@ def sets(*items: str) -> list[str]:
 
 def commit_params(workspace, env, *overrides):
     """Write overrides into params.yaml and commit them, as a user editing params would."""
-    from tasks.params import write_overrides
+    from tasks.common.params import write_overrides
 
     write_overrides(workspace / "params.yaml", overrides)
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
@@ -42,6 +42,19 @@ def test_dvc_repro_runs_every_stage_then_nothing_after_ingest(workspace, env):
     metrics = json.loads((workspace / "reports/metrics.json").read_text())
     assert metrics["accuracy"] > 0.5
     assert (workspace / "models/model/model.keras").exists()
+
+    # Code a stage runs is a dep of that stage; the flow's own code is a dep of none.
+    with (workspace / "flows/registry/register.py").open("a") as code:
+        code.write("# a change to registration code\n")
+    assert changed_stages(workspace, env) == ["ingest"]  # always changed
+    with (workspace / "tasks/common/params.py").open("a") as code:
+        code.write("# a change to the params defaults\n")
+    assert changed_stages(workspace, env) == ["ingest", *AFTER_INGEST]
+
+
+def changed_stages(workspace, env) -> list[str]:
+    status = run([str(BIN / "dvc"), "status", "--json"], workspace, env)
+    return sorted(json.loads(status.stdout), key=["ingest", *AFTER_INGEST].index)
 
 
 def test_flow_registers_once_and_shares_dvc_lock_with_dvc_repro(workspace, env):
@@ -99,7 +112,7 @@ def test_tabular_csv_trains_and_registers_from_params_only(workspace, env):
             "train.epochs=20",
             "evaluate.gate.min_accuracy=0.7",
             "evaluate.gate.min_macro_f1=0.6",
-            "train.retries=0",
+            "flow.train_retries=0",
         ),
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -141,7 +154,7 @@ def test_refused_model_is_not_registered(workspace, env):
         workspace,
         env,
         "run",
-        *sets("train.epochs=1", "train.retries=0", "evaluate.gate.min_accuracy=0.999"),
+        *sets("train.epochs=1", "flow.train_retries=0", "evaluate.gate.min_accuracy=0.999"),
     )
     assert result.returncode == ExitCode.MODEL_REFUSED, result.stdout + result.stderr
     assert "the gate refused the model" in result.stderr

@@ -9,8 +9,8 @@ import subprocess
 import pandas as pd
 import pytest
 
-from tasks.errors import ExitCode
-from tasks.registry import out_hash
+from tasks.common.errors import ExitCode
+from tasks.registry.versions import out_hash
 from tests.conftest import BIN, FAST, git_tags, run, trainflow
 
 pytestmark = pytest.mark.e2e
@@ -110,14 +110,14 @@ def serving_parity(workspace, env):
 
 
 REGISTER = (
-    "from pathlib import Path; from tasks.params import load_params; "
-    "from tasks.register import register; print(register(load_params()).version)"
+    "from pathlib import Path; from tasks.common.params import load_params; "
+    "from flows.registry.register import register; print(register(load_params()).version)"
 )
 
 
 def test_racing_registrations_make_one_version(workspace, env):
     assert run([str(BIN / "dvc"), "repro"], workspace, env | {"PATH": env["PATH"]}).returncode == 0
-    from tasks.params import write_overrides
+    from tasks.common.params import write_overrides
 
     write_overrides(workspace / "params.yaml", FAST)
     assert run([str(BIN / "dvc"), "repro"], workspace, env).returncode == 0
@@ -139,7 +139,7 @@ def test_racing_registrations_make_one_version(workspace, env):
 
 
 def test_failed_registration_leaves_no_tag_or_commit(workspace, env):
-    from tasks.params import write_overrides
+    from tasks.common.params import write_overrides
 
     write_overrides(workspace / "params.yaml", FAST)
     assert run([str(BIN / "dvc"), "repro"], workspace, env).returncode == 0

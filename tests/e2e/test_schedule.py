@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.registry import out_hash
+from tasks.registry.versions import out_hash
 from tests.conftest import BIN, FAST, git_tags, make_workspace, run, wait_until
 
 pytestmark = pytest.mark.e2e

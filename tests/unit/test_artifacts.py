@@ -1,6 +1,6 @@
 from flows.artifacts import failure_markdown, gate_markdown, metrics_rows, validation_rows
 from flows.stages import stage_error
-from tasks.errors import RunBusy
+from tasks.common.errors import RunBusy
 
 SCORES = {"accuracy": 0.9512345, "macro_f1": 0.94, "log_loss": 0.2, "per_class": {"0": 1.0}}
 

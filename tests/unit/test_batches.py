@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.batches import Runner, per_batch, run_batches
+from tasks.validate.batches import Runner, per_batch, run_batches
 
 
 @pytest.fixture(scope="module")

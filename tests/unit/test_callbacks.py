@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from tasks.callbacks import (
+from tasks.train.callbacks import (
     PROGRESS_VARIABLE,
     EpochLog,
     ProgressArtifact,

@@ -5,9 +5,9 @@ import json
 import keras
 import pytest
 
-from tasks.devices import auto_precision, cluster_task, place, precision_scope
-from tasks.errors import ParamsError
-from tasks.params import TrainParams
+from tasks.common.errors import ParamsError
+from tasks.common.params import TrainParams
+from tasks.train.devices import auto_precision, cluster_task, place, precision_scope
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.drift import OTHER, DriftCounter, categorical_reference, psi, reference_stats
-from tasks.params import DriftParams
+from tasks.common.params import DriftParams
+from tasks.data.drift import OTHER, DriftCounter, categorical_reference, psi, reference_stats
 
 RNG = np.random.default_rng(0)
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from tasks.gate import decide, mcnemar, significance_check, slice_checks
-from tasks.params import GateParams, SliceGate
+from tasks.common.params import GateParams, SliceGate
+from tasks.evaluate.gate import decide, mcnemar, significance_check, slice_checks
 
 SCORES = {"accuracy": 0.9, "macro_f1": 0.85, "log_loss": 0.3}
 

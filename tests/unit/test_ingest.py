@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from tasks.errors import DataValidationError, ParamsError
+from tasks.common.errors import DataValidationError, ParamsError
+from tasks.common.params import DataParams
+from tasks.data.layout import list_images, raw_kind, read_raw_table
 from tasks.ingest import ingest
-from tasks.io import list_images, raw_kind, read_raw_table
-from tasks.params import DataParams
 
 
 def tree_digest(root: Path) -> str:

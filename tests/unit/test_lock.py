@@ -6,7 +6,7 @@ import time
 import pytest
 
 from flows.lock import lock_path, lock_timeout, run_lock
-from tasks.errors import ExitCode, ParamsError, RunBusy
+from tasks.common.errors import ExitCode, ParamsError, RunBusy
 from tests.conftest import ROOT, wait_until
 
 
@@ -32,18 +32,19 @@ def test_a_second_run_waits_its_bound_then_fails_naming_the_holder(tmp_path):
 
 
 def test_a_waiting_run_gets_the_lock_when_the_first_ends(tmp_path):
-    entered = threading.Event()
+    entered, finished = threading.Event(), threading.Event()
 
     def first() -> None:
         with run_lock(tmp_path):
             entered.set()
             time.sleep(0.5)
+            finished.set()
 
     thread = threading.Thread(target=first)
     thread.start()
     entered.wait(5)
     with run_lock(tmp_path, 10):
-        assert not thread.is_alive()
+        assert finished.is_set()  # the lock came only once the first run's block had ended
     thread.join()
     assert not is_held(tmp_path)
 

@@ -7,10 +7,11 @@ import keras
 import numpy as np
 import pytest
 
-from tasks import models
-from tasks.models import TableStats, cnn, compile_model, learning_rate, mlp
-from tasks.params import CnnParams, MlpParams, TrainParams
-from tasks.pipeline import predict_proba
+from tasks.common.params import CnnParams, MlpParams, TrainParams
+from tasks.common.signature import build as signature
+from tasks.model import build
+from tasks.model.build import TableStats, cnn, compile_model, learning_rate, mlp
+from tasks.model.pipeline import predict_proba
 
 
 def _layers(model: keras.Model, kind: type) -> list:
@@ -51,8 +52,9 @@ def test_l2_adds_a_weight_penalty_to_the_loss():
 
 def test_mlp_standardises_and_looks_up_categories_inside_the_model(tmp_path):
     stats = TableStats(mean=[10.0], std=[2.0], vocabularies={"color": ["blue", "red"]})
-    features = {"numeric": ["size"], "categorical": ["color"]}
-    model = mlp(stats, features, 2, MlpParams(units=[4], batch_norm=True))
+    meta = {"kind": "table", "target": "y", "classes": ["no", "yes"]}
+    meta["features"] = {"numeric": ["size"], "categorical": ["color"]}
+    model = mlp(stats, signature(meta), 2, MlpParams(units=[4], batch_norm=True))
     assert model.get_layer("standardize").mean == [10.0]
     inputs = {
         "f_size": np.array([[12.0], [np.nan]], dtype=np.float32),
@@ -92,8 +94,8 @@ def test_compile_uses_the_configured_optimizer_and_schedule():
 
 
 def test_model_code_uses_keras_apis_only():
-    """No TensorFlow in models.py, so the CNN builds on any Keras backend."""
-    tree = ast.parse(inspect.getsource(models))
+    """No TensorFlow in the model code, so the CNN builds on any Keras backend."""
+    tree = ast.parse(inspect.getsource(build))
     imported = {
         alias.name.split(".")[0]
         for node in ast.walk(tree)
@@ -101,4 +103,17 @@ def test_model_code_uses_keras_apis_only():
         for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module)])
     }
     assert "tensorflow" not in imported
-    assert "tf." not in inspect.getsource(models)
+    assert "tf." not in inspect.getsource(build)
+
+
+def test_columns_whose_names_differ_only_in_case_are_two_inputs():
+    meta = {"kind": "table", "target": "y", "classes": ["no", "yes"]}
+    meta["features"] = {"numeric": ["Price", "price"], "categorical": []}
+    keras.utils.set_random_seed(0)
+    stats = TableStats(mean=[0.0, 0.0], std=[1.0, 1.0], vocabularies={})
+    model = mlp(stats, signature(meta), 2, MlpParams(units=[16], dropout=0))
+    names = [spec["name"] for spec in signature(meta)["inputs"]]
+    assert sorted(t.name for t in model.inputs) == sorted(names) and len(set(names)) == 2
+    one = {names[0]: np.array([[2.0]], "float32"), names[1]: np.array([[-2.0]], "float32")}
+    swapped = {names[0]: np.array([[-2.0]], "float32"), names[1]: np.array([[2.0]], "float32")}
+    assert not np.allclose(model.predict(one, verbose=0), model.predict(swapped, verbose=0))

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.errors import ExitCode, ParamsError
-from tasks.params import (
+from tasks.common.errors import ExitCode, ParamsError
+from tasks.common.params import (
     PARAMS_FILE,
     Params,
     apply_overrides,
@@ -76,7 +76,7 @@ def test_write_overrides_keeps_comments_and_refuses_bad_values(tmp_path):
     assert "epochs: 5" in path.read_text()
 
 
-SECTIONS = {"paths", "data", "validate", "prepare", "train", "evaluate", "register"}
+SECTIONS = {"paths", "data", "validate", "prepare", "train", "evaluate", "register", "flow"}
 
 
 def test_defaults_cover_every_section():

@@ -1,9 +1,9 @@
 """Bad params, fuzzed: random edits of the repo's params.yaml are refused naming the edited key.
 
-The edits are derived from the pydantic models in tasks/params.py (their keys, bounds and
+The edits are derived from the pydantic models in tasks/common/params.py (their keys, bounds and
 allowed literals), so new params are fuzzed without touching this file. Valid edits (a value
 in range, another allowed literal, a deleted key that falls back to its default) must load.
-The file is parsed once; edits go to `tasks.params.validate`, where every load ends (the CLI
+The file is parsed once; edits go to `tasks.common.params.validate`, where every load ends (the CLI
 path, from a file to exit code 3, is in tests/e2e/test_faults.py).
 """
 
@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from tasks.errors import ExitCode, ParamsError
-from tasks.params import PARAMS_FILE, Params, read_raw, validate
+from tasks.common.errors import ExitCode, ParamsError
+from tasks.common.params import PARAMS_FILE, Params, read_raw, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGINAL = json.loads(json.dumps(read_raw(ROOT / PARAMS_FILE)))

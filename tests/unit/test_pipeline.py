@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from tasks.pipeline import dataset, predict_proba, split_dataset
-from tasks.reader import Split
+from tasks.model.pipeline import dataset, predict_proba, split_dataset
+from tasks.model.reader import Split
 from tests import prepared
 
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from tasks import prepare
-from tasks.errors import DataValidationError, ExitCode
-from tasks.params import PrepareParams
+from tasks.common.errors import DataValidationError, ExitCode
+from tasks.common.params import PrepareParams
 from tests.unit.test_validate import clean_table, params_for, write_images, write_table
 
 

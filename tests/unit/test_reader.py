@@ -5,7 +5,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from tasks.reader import Batches, Split, pixel_bytes, table_stats
+from tasks.model.reader import Batches, Split, pixel_bytes, table_stats
 from tests import prepared
 
 

@@ -2,9 +2,9 @@ import subprocess
 
 import pytest
 
-from tasks.errors import RegistryError
-from tasks.gitrepo import author
-from tasks.registry import check_version, next_version, out_hash
+from flows.registry.gitrepo import author
+from tasks.common.errors import RegistryError
+from tasks.registry.versions import check_version, next_version, out_hash
 
 LOCK = """schema: '2.0'
 stages:

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from tasks.resume import ResumableBackup, fingerprint, open_backup
+from tasks.train.resume import ResumableBackup, fingerprint, open_backup
 from tests import prepared
 
 X = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")

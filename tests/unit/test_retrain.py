@@ -1,7 +1,7 @@
 from flows.lock import run_lock
 from flows.retrain import retrain, stage_task
-from tasks.errors import RunBusy
-from tasks.params import load_params
+from tasks.common.errors import RunBusy
+from tasks.common.params import load_params
 from tests.conftest import ROOT
 
 
@@ -22,7 +22,9 @@ def artifact(flow_run_id, key: str):
 
 
 def test_training_retries_back_off_exponentially_and_other_stages_do_not_retry():
-    params = load_params(ROOT / "params.yaml", ["train.retries=3", "train.retry_delay_seconds=2"])
+    params = load_params(
+        ROOT / "params.yaml", ["flow.train_retries=3", "flow.retry_delay_seconds=2"]
+    )
     train = stage_task("train", params)
     assert (train.name, train.retries, train.retry_delay_seconds) == ("train", 3, [2, 4, 8])
     assert stage_task("validate", params).retries == 0
@@ -39,7 +41,7 @@ def test_a_run_that_finds_the_workspace_busy_fails_and_says_why_in_the_ui(prefec
 
 
 def test_a_crashed_stage_leaves_its_exit_code_and_last_output_in_the_ui(prefect_api, workspace):
-    (workspace / "tasks/ingest.py").write_text(
+    (workspace / "tasks/ingest/__main__.py").write_text(
         'import sys\nprint("ingest: the data share is not mounted", flush=True)\nsys.exit(9)\n'
     )
     state = retrain(workspace=str(workspace), return_state=True)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tasks.scoring import curves, metrics
+from tasks.evaluate.scoring import curves, metrics
 
 CLASSES = ["a", "b"]
 

@@ -1,5 +1,5 @@
 from flows.stages import pipeline_stages, stage_error, stale_stages
-from tasks.errors import DataValidationError, ExitCode, ParamsError, StageError
+from tasks.common.errors import DataValidationError, ExitCode, ParamsError, StageError
 from tests.conftest import ROOT
 
 

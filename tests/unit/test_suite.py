@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from tasks.errors import ExitCode
-from tasks.suite import SuiteError, init_suite
+from flows.suite import SuiteError, init_suite
+from tasks.common.errors import ExitCode
 from tests.unit.test_validate import clean_table, params_for, write_images, write_table
 
 

@@ -7,11 +7,12 @@ import keras
 import numpy as np
 import pytest
 
-from tasks.devices import place
-from tasks.errors import ParamsError
-from tasks.params import Params, TrainParams, validate
-from tasks.pipeline import predict_proba
-from tasks.train import fit, load_splits, run
+from tasks.common.errors import ParamsError
+from tasks.common.params import Params, TrainParams, validate
+from tasks.model.inputs import load_splits
+from tasks.model.pipeline import predict_proba
+from tasks.train import fit, run
+from tasks.train.devices import place
 from tests import prepared
 
 FAST = {"epochs": 3, "learning_rate": 0.01, "cnn": {"filters": [16], "dense_units": 16}}
@@ -40,9 +41,9 @@ def test_train_params_name_the_key_and_reason():
         validate({"train": {"schedule": "cosine"}})
     with pytest.raises(ParamsError, match="train.precision: must be"):
         validate({"train": {"precision": "float16"}})
-    defaults = TrainParams()
-    assert (defaults.retries, defaults.retry_delay_seconds) == (1, 5)
-    assert defaults.backup_dir == "models/.backup"
+    with pytest.raises(ParamsError, match="train.retries: moved to flow.train_retries"):
+        validate({"train": {"retries": 2}})
+    assert TrainParams().backup_dir == "models/.backup"
     assert validate({"train": {"jit_compile": False}}).train.jit_compile is False
 
 

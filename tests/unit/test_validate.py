@@ -2,7 +2,7 @@
 
 Each case breaks one thing a user could get wrong; the stage must fail with exit code 4 and a
 message naming the expectation and column (or file) at fault. The suite used is the one
-`tasks.suite.init_suite` drafts from the clean data, as a user would commit it.
+`flows.suite.init_suite` drafts from the clean data, as a user would commit it.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from flows.suite import init_suite
 from tasks import prepare, validate
-from tasks.errors import DataValidationError, ExitCode
-from tasks.params import Params
-from tasks.params import validate as parse_params
-from tasks.suite import init_suite
+from tasks.common.errors import DataValidationError, ExitCode
+from tasks.common.params import Params
+from tasks.common.params import validate as parse_params
 
 ROWS = 300
 CLASSES = ("cat", "dog", "fox")
@@ -268,7 +268,7 @@ def test_without_suite_params_still_catch_structural_problems(table_case):
 
 
 def test_missing_suite_is_a_params_error(table_case):
-    from tasks.errors import ParamsError
+    from tasks.common.errors import ParamsError
 
     table_case(lambda frame: frame)
     with pytest.raises(ParamsError, match="no suite gx/expectations/other.json"):

@@ -1,0 +1,101 @@
+"""Batch prediction with a registered model on raw input, exactly as evaluate scores it.
+
+The model carries its preprocessing, and images go through the same `load_image` as in
+prepare, so a registered model's predictions on raw rows equal the evaluate stage's. The input
+is checked against the model's signature first: a missing or mistyped column is named.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tasks.common.errors import DataValidationError, ParamsError
+from tasks.common.io import read_json
+from tasks.common.signature import describe, numeric_inputs, signature_of
+from tasks.data.images import load_image
+from tasks.data.layout import IMAGE_SUFFIXES, TABLE_SUFFIXES, read_table_file
+from tasks.evaluate.scoring import predictions
+from tasks.model.inputs import table_inputs
+
+MAX_EXAMPLES = 3
+
+
+def image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def read_images(source: Path, shape: list[int]) -> tuple[pd.Series, np.ndarray]:
+    """Every image of a folder (or one file), decoded and resized as in prepare."""
+    files = image_files(source) if source.is_dir() else [source]
+    if not files:
+        raise DataValidationError(f"{source}: no images found")
+    height, width, channels = shape
+    pixels = []
+    for path in files:
+        try:
+            pixels.append(load_image(path, (height, width), channels))
+        except (OSError, ValueError) as err:
+            raise DataValidationError(f"{path}: not a readable image ({err})") from None
+    ids = pd.Series([str(p.relative_to(source)) if source.is_dir() else p.name for p in files])
+    return ids, np.stack(pixels)
+
+
+def mistyped(frame: pd.DataFrame, signature: dict) -> list[str]:
+    """Numeric inputs whose column holds values that are not numbers, with examples."""
+    found = []
+    for spec in numeric_inputs(signature):
+        values = frame[spec["column"]]
+        bad = values.notna() & pd.to_numeric(values, errors="coerce").isna()
+        if bad.any():
+            examples = [f"row {i} ({v!r})" for i, v in values[bad].head(MAX_EXAMPLES).items()]
+            found.append(
+                f"column '{spec['column']}' must hold numbers: {int(bad.sum())} values do not,"
+                f" e.g. {', '.join(examples)}"
+            )
+    return found
+
+
+def check_table(frame: pd.DataFrame, signature: dict, source: Path) -> None:
+    """Raise DataValidationError naming every missing or mistyped column."""
+    missing = [s["column"] for s in signature["inputs"] if s["column"] not in frame.columns]
+    problems = [f"missing columns {missing}"] if missing else mistyped(frame, signature)
+    if problems:
+        lines = "\n".join(f"  - {line}" for line in problems)
+        raise DataValidationError(
+            f"{source} does not fit the model, which takes {describe(signature)}:\n{lines}"
+        )
+
+
+def read_input(source: Path, signature: dict) -> tuple[pd.Series, object, pd.Series | None]:
+    """(ids, model inputs, known labels or None) for a table file or an image folder."""
+    if signature["kind"] == "image":
+        ids, pixels = read_images(source, signature["inputs"][0]["shape"])
+        return ids, pixels, None
+    if source.suffix.lower() not in TABLE_SUFFIXES:
+        raise ParamsError(f"{source}: expected a CSV or Parquet file for a tabular model")
+    frame = read_table_file(source)
+    check_table(frame, signature, source)
+    target = signature["target"]
+    labels = frame[target].astype(str) if target in frame.columns else None
+    return pd.Series(frame.index), table_inputs(frame, signature), labels
+
+
+def predict(model_dir: Path, source: Path) -> pd.DataFrame:
+    """Labels and class probabilities for every input row or image."""
+    import keras
+
+    import tasks.model.build  # noqa: F401  (registers the custom layers for safe-mode loading)
+    from tasks.model.pipeline import predict_proba
+
+    signature = signature_of(read_json(model_dir / "meta.json"))
+    ids, inputs, labels = read_input(source, signature)
+    model = keras.saving.load_model(model_dir / "model.keras", safe_mode=True)
+    proba = predict_proba(model, inputs)
+    table = predictions(ids, np.zeros(len(ids), dtype=int), proba, signature["classes"])
+    table = table.drop(columns="actual")
+    if labels is not None:
+        table.insert(1, "actual", labels.to_numpy())
+    return table

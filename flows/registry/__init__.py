@@ -1,0 +1,1 @@
+"""Writing the registry: registration with lineage, stage assignments, git plumbing."""

@@ -1,0 +1,125 @@
+"""Lineage of a registered version, and the model card generated from it.
+
+Everything needed to trace and rebuild a production model, in plain files next to its tag:
+the data and model hashes from dvc.lock, the commit it was built from, params, metrics, gate
+result, the Prefect flow run, library versions, the device it trained on and its signature
+(what it takes and predicts).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from tasks.common.io import read_json
+from tasks.common.params import Params
+from tasks.common.signature import describe
+
+
+@dataclass
+class Lineage:
+    artifact: str
+    version: str
+    created_at: str
+    source_commit: str
+    data_md5: str | None
+    model_md5: str | None
+    flow_run_id: str | None
+    params: dict
+    metrics: dict
+    gate: dict
+    training: dict
+    libraries: dict
+    signature: dict | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+
+def library_versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for package in ("tensorflow", "keras", "dvc", "prefect", "great-expectations"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def _optional_json(path: Path) -> dict:
+    return read_json(path) if path.exists() else {}
+
+
+def lineage_record(repo: Path, params: Params, ver: str, flow_run_id: str | None) -> Lineage:
+    from tasks.registry.versions import out_hash
+
+    lock = (repo / "dvc.lock").read_text()
+    reports = repo / params.paths.reports
+    train = _optional_json(reports / "train.json")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True)
+    return Lineage(
+        artifact=params.register_.artifact,
+        version=ver,
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        source_commit=head.stdout.strip(),
+        data_md5=out_hash(lock, "ingest", params.paths.raw),
+        model_md5=out_hash(lock, "train", params.paths.model),
+        flow_run_id=flow_run_id,
+        params=params.model_dump(mode="json", by_alias=True),
+        metrics=_optional_json(reports / "metrics.json"),
+        gate=_optional_json(reports / "gate.json"),
+        training={k: v for k, v in train.items() if k != "params"},
+        libraries=library_versions(),
+        signature=_optional_json(repo / params.paths.model / "meta.json").get("signature"),
+    )
+
+
+def _metric_rows(metrics: dict) -> list[str]:
+    champion = metrics.get("champion") or {}
+    rows = []
+    for name, value in metrics.items():
+        if isinstance(value, int | float):
+            theirs = champion.get(name)
+            rows.append(f"| {name} | {value:.4f} | {'-' if theirs is None else f'{theirs:.4f}'} |")
+    return rows
+
+
+def _gate_rows(gate: dict) -> list[str]:
+    return [
+        f"| {c['check']} | {c['value']:.4f} | {c['op']} {c['threshold']:.4f} | "
+        f"{'pass' if c['passed'] else 'FAIL'} |"
+        for c in gate.get("checks", [])
+    ]
+
+
+def model_card(record: Lineage) -> str:
+    """A short markdown card: what the model is, how good, and where it came from."""
+    champion = (record.metrics.get("champion") or {}).get("version", "none")
+    lines = [
+        f"# {record.artifact} {record.version}",
+        "",
+        f"Registered {record.created_at} from commit `{record.source_commit[:12]}`"
+        + (f", Prefect flow run `{record.flow_run_id}`." if record.flow_run_id else "."),
+        "",
+        f"- data: `{record.params['data']['source']}` (md5 `{record.data_md5}`)",
+        f"- model md5 `{record.model_md5}`; trained on {record.training.get('device', '?')}"
+        f" for {record.training.get('epochs_run', '?')} epochs",
+        f"- takes {describe(record.signature) if record.signature else '(no signature recorded)'}",
+        "- libraries: " + ", ".join(f"{k} {v}" for k, v in record.libraries.items()),
+        "",
+        f"| test metric | this version | champion ({champion}) |",
+        "| --- | --- | --- |",
+        *_metric_rows(record.metrics),
+        "",
+        "| gate check | value | threshold | verdict |",
+        "| --- | --- | --- | --- |",
+        *_gate_rows(record.gate),
+        "",
+        "Plots: `dvc plots show` (training curves, confusion matrix, ROC, precision-recall).",
+    ]
+    return "\n".join(lines) + "\n"

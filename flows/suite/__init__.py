@@ -1,0 +1,207 @@
+"""Draft an expectation suite from the current raw data, like TFX's SchemaGen.
+
+`trainflow suite init` writes gx/expectations/<validate.suite>.json: a normal Great
+Expectations suite that states what the data looks like today, with room for growth. It is a
+draft to read, edit and commit; later data that breaks it fails the validate stage.
+
+The rules are in NOTES below (each drafted expectation's `notes` repeat its rule); images get
+decodability, today's channel counts, size bounds, few duplicates and the label rules.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from flows.suite.profile import MAX_CATEGORIES, Profile
+from tasks.common.errors import ExitCode, TrainflowError
+from tasks.common.params import Params
+from tasks.data.layout import raw_kind, table_parts
+from tasks.data.manifest import manifest, table_batches
+from tasks.validate.datadocs import GX_DIR
+
+DEFAULT_SUITE = "trainflow"
+MARGIN = 0.1
+NUMERIC_TYPES = [
+    *(f"int{bits}" for bits in (8, 16, 32, 64)),
+    *(f"uint{bits}" for bits in (8, 16, 32, 64)),
+    *(f"float{bits}" for bits in (16, 32, 64)),
+]
+
+
+class SuiteError(TrainflowError):
+    """A suite cannot be drafted: it exists (and no --force), or there is no raw data."""
+
+    code = ExitCode.USAGE
+
+
+NOTES = {
+    "nulls": "trainflow suite init: up to twice the share of nulls seen, plus 1 point.",
+    "numbers": f"trainflow suite init: the range seen, widened by {MARGIN:.0%} of its span.",
+    "values": "trainflow suite init: the values seen.",
+    "labels": "trainflow suite init: the labels seen; each class keeps half its share.",
+    "rows": "trainflow suite init: between half and ten times the rows seen.",
+    "images": "trainflow suite init: what the images seen look like.",
+}
+
+
+def widened(facts: dict) -> tuple[float, float]:
+    """Today's range plus MARGIN of its span on each side (whole numbers stay whole)."""
+    low, high = float(facts["min"]), float(facts["max"])
+    span = (high - low) * MARGIN
+    if facts["integer"]:
+        return math.floor(low - span), math.ceil(high + span)
+    return low - span, high + span
+
+
+def null_mostly(nulls: int, rows: int) -> float:
+    share = nulls / rows if rows else 0.0
+    return round(max(0.0, 1 - min(1.0, 2 * share + 0.01)), 4)
+
+
+def column_expectations(name: str, facts: dict, rows: int, label: bool) -> list:
+    """Presence, nulls, type and values of one column (a label's values: see labels)."""
+    import great_expectations.expectations as gxe
+
+    mostly = null_mostly(facts["nulls"], rows)
+    found = [
+        gxe.ExpectColumnToExist(column=name),
+        gxe.ExpectColumnValuesToNotBeNull(column=name, mostly=mostly, notes=NOTES["nulls"]),
+    ]
+    if facts["numeric"]:
+        found.append(gxe.ExpectColumnValuesToBeInTypeList(column=name, type_list=NUMERIC_TYPES))
+    else:
+        found.append(gxe.ExpectColumnTypeToBe(column=name, type_=facts["dtype"]))
+    if label:
+        return found
+    if facts["numeric"] and "min" in facts:
+        low, high = widened(facts)
+        found.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column=name, min_value=low, max_value=high, notes=NOTES["numbers"]
+            )
+        )
+    elif not facts["numeric"] and facts["values"] is not None:
+        values = sorted(facts["values"], key=str)
+        found.append(
+            gxe.ExpectColumnValuesToBeInSet(column=name, value_set=values, notes=NOTES["values"])
+        )
+    return found
+
+
+def label_expectations(target: str, labels: Counter) -> list:
+    """Known labels only; each class present with at least half of today's share (with many
+    classes, only present: that check needs the whole column)."""
+    import great_expectations.expectations as gxe
+
+    known = sorted(labels, key=str)
+    found = [gxe.ExpectColumnValuesToBeInSet(column=target, value_set=known, notes=NOTES["labels"])]
+    if len(known) > MAX_CATEGORIES:
+        return found + [
+            gxe.ExpectColumnDistinctValuesToContainSet(
+                column=target, value_set=known, notes=NOTES["labels"]
+            )
+        ]
+    total = sum(labels.values())
+    return found + [
+        gxe.ExpectColumnValuesToBeInSet(
+            column=target,
+            value_set=[label],
+            mostly=round(labels[label] / total / 2, 4),
+            description=f"At least {labels[label] / total / 2:.1%} of rows are class {label}.",
+            notes=NOTES["labels"],
+        )
+        for label in known
+    ]
+
+
+def table_suite(profile: Profile) -> list:
+    import great_expectations.expectations as gxe
+
+    found = [
+        gxe.ExpectTableColumnsToMatchSet(column_set=list(profile.columns), exact_match=True),
+        gxe.ExpectTableRowCountToBeBetween(
+            min_value=profile.rows // 2, max_value=profile.rows * 10, notes=NOTES["rows"]
+        ),
+    ]
+    for name, facts in profile.columns.items():
+        found += column_expectations(name, facts, profile.rows, name == profile.target)
+    return found + label_expectations(profile.target, profile.labels)
+
+
+def image_suite(images: pd.DataFrame) -> list:
+    """Decodable files, today's channels, sizes within bounds, few duplicates, known labels."""
+    import great_expectations.expectations as gxe
+
+    rows, readable = len(images), images[images["decodable"]]
+    found = [
+        gxe.ExpectTableRowCountToBeBetween(
+            min_value=rows // 2, max_value=rows * 10, notes=NOTES["rows"]
+        ),
+        gxe.ExpectColumnValuesToBeInSet(column="decodable", value_set=[True]),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="channels",
+            value_set=sorted(readable["channels"].unique().tolist()),
+            notes=NOTES["images"],
+        ),
+    ]
+    for side in ("height", "width"):
+        facts = {"min": readable[side].min(), "max": readable[side].max(), "integer": True}
+        low, high = widened(facts)
+        found.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column=side, min_value=low, max_value=high, notes=NOTES["images"]
+            )
+        )
+    repeated = int(images["hash"].duplicated(keep=False).sum())
+    found.append(
+        gxe.ExpectColumnValuesToBeUnique(
+            column="hash", mostly=null_mostly(repeated, rows), notes=NOTES["images"]
+        )
+    )
+    return found + label_expectations("label", Counter(images["label"].tolist()))
+
+
+def draft(params: Params) -> tuple[list, dict]:
+    """The expectations today's raw data suggests, and what they were drafted from."""
+    raw = Path(params.paths.raw)
+    about = {"trainflow": {"drafted_from": params.data.source, "raw": str(raw)}}
+    if raw_kind(raw) == "image":
+        images = manifest(raw / "images")
+        about["trainflow"]["rows"] = len(images)
+        return image_suite(images), about
+    if not table_parts(raw):
+        raise SuiteError(f"no raw data in {raw}: run `dvc repro ingest` (or `trainflow run`) first")
+    profile = Profile(params.data.target)
+    for frame in table_batches(raw, params.validate_.batch_rows):
+        profile.add(frame)
+    about["trainflow"]["rows"] = profile.rows
+    return table_suite(profile), about
+
+
+def init_suite(params: Params, force: bool = False) -> Path:
+    """Write a draft suite, gx/expectations/<validate.suite or "trainflow">.json.
+
+    Raises:
+        SuiteError: the suite exists and `force` is False (a reviewed suite is never lost
+            silently), or there is no raw data to learn from.
+    """
+    import great_expectations as gx
+
+    name = params.validate_.suite or DEFAULT_SUITE
+    path = Path(GX_DIR) / "expectations" / f"{name}.json"
+    if path.exists() and not force:
+        raise SuiteError(
+            f"{path} exists; edit it, or replace it with a new draft: trainflow suite init --force"
+        )
+    expectations, about = draft(params)
+    context = gx.get_context(mode="file", project_root_dir=".")
+    if path.exists():
+        context.suites.delete(name)
+    context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations, meta=about))
+    if params.validate_.suite is None:
+        print(f"suite: set `validate.suite: {name}` in params.yaml to check data against it")
+    return path

@@ -1,0 +1,129 @@
+"""A model's signature: the inputs it takes and the classes it predicts.
+
+prepare writes it into the prepared meta.json, train copies it next to the model and the
+registry keeps it in each version's lineage. Evaluate compares a champion only with a
+challenger of the same signature, validate measures drift only against one, and
+`trainflow predict` checks its input against it. Table inputs are named one-to-one after their
+columns (`input_names`) and the signature keeps that mapping, so serving never re-derives it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+
+from tasks.common.errors import ParamsError
+
+IMAGE_INPUT = "image"
+NUMERIC, TEXT = "float32", "string"
+SHOWN = 6
+
+
+def _digest(column: str) -> str:
+    return hashlib.blake2b(column.encode(), digest_size=3).hexdigest()
+
+
+def input_names(columns: list[str]) -> dict[str, str]:
+    """A Keras input name per table column, one-to-one.
+
+    `f_` plus the column name with every run of other characters than ASCII letters, digits
+    and `_` turned into `_`. Columns that would share a name (`Price` and `price ` or `a-b` and
+    `a b`) each get a short hash of their exact name appended, so no column is dropped or fed
+    twice.
+    """
+    base = {c: "f_" + (re.sub(r"[^A-Za-z0-9_]+", "_", c).strip("_") or "column") for c in columns}
+    shared = Counter(base.values())
+    names = {c: name if shared[name] == 1 else f"{name}_{_digest(c)}" for c, name in base.items()}
+    if len(set(names.values())) < len(names):
+        clash = [c for c in columns if list(names.values()).count(names[c]) > 1]
+        raise ParamsError(f"data.features: columns {clash} cannot get distinct model input names")
+    return names
+
+
+def _legacy_names(columns: list[str]) -> dict[str, str]:
+    """How models written before signatures were recorded named their inputs."""
+    return {c: "f_" + re.sub(r"\W+", "_", c).strip("_").lower() for c in columns}
+
+
+def build(meta: dict, names=input_names) -> dict:
+    """The signature of a prepared dataset (`meta.json` of the prepare stage)."""
+    about = {"kind": meta["kind"], "target": meta["target"], "classes": list(meta["classes"])}
+    if meta["kind"] == "image":
+        shape = list(meta["image_shape"])
+        return about | {
+            "inputs": [
+                {"column": IMAGE_INPUT, "name": IMAGE_INPUT, "dtype": "uint8", "shape": shape}
+            ]
+        }
+    numeric, text = meta["features"]["numeric"], meta["features"]["categorical"]
+    named = names([*numeric, *text])
+    inputs = [{"column": c, "name": named[c], "dtype": NUMERIC, "shape": [1]} for c in numeric]
+    inputs += [{"column": c, "name": named[c], "dtype": TEXT, "shape": [1]} for c in text]
+    return about | {"inputs": inputs}
+
+
+def signature_of(meta: dict) -> dict:
+    """The recorded signature; for a model saved before signatures existed, its derivation."""
+    return meta.get("signature") or build(meta, _legacy_names)
+
+
+def numeric_inputs(signature: dict) -> list[dict]:
+    return [spec for spec in signature["inputs"] if spec["dtype"] == NUMERIC]
+
+
+def text_inputs(signature: dict) -> list[dict]:
+    return [spec for spec in signature["inputs"] if spec["dtype"] == TEXT]
+
+
+def describe(signature: dict) -> str:
+    """One line: `image 8x8x1 -> 10 classes` or `table of 7 columns -> 2 classes`."""
+    classes = f"{len(signature['classes'])} classes of '{signature['target']}'"
+    if signature["kind"] == "image":
+        shape = "x".join(map(str, signature["inputs"][0]["shape"]))
+        return f"images {shape} -> {classes}"
+    return f"a table of {len(signature['inputs'])} columns -> {classes}"
+
+
+def _few(values: list) -> str:
+    shown = ", ".join(map(str, values[:SHOWN]))
+    return f"[{shown}{', ...' if len(values) > SHOWN else ''}] ({len(values)})"
+
+
+def _input_differences(champion: dict, challenger: dict) -> list[str]:
+    theirs = {s["column"]: s for s in champion["inputs"]}
+    ours = {s["column"]: s for s in challenger["inputs"]}
+    found = []
+    if gone := [c for c in theirs if c not in ours]:
+        found.append(f"inputs only the champion takes: {_few(gone)}")
+    if new := [c for c in ours if c not in theirs]:
+        found.append(f"inputs only the challenger takes: {_few(new)}")
+    for column in (c for c in ours if c in theirs):
+        a, b = theirs[column], ours[column]
+        if (a["dtype"], a["shape"]) != (b["dtype"], b["shape"]):
+            found.append(
+                f"input '{column}': champion {a['dtype']} {a['shape']}, "
+                f"challenger {b['dtype']} {b['shape']}"
+            )
+    return found
+
+
+def differences(champion: dict, challenger: dict) -> list[str]:
+    """What differs between two signatures, in words; empty when a comparison is fair.
+
+    Input names are not compared (a model keeps its own naming), only columns, dtypes and
+    shapes, the label column and the classes in their order (the probability columns).
+    """
+    if champion["kind"] != challenger["kind"]:
+        return [f"kind: the champion takes {describe(champion)}, this model {describe(challenger)}"]
+    found = []
+    if champion["target"] != challenger["target"]:
+        found.append(
+            f"label column: champion '{champion['target']}', this model '{challenger['target']}'"
+        )
+    if champion["classes"] != challenger["classes"]:
+        found.append(
+            f"classes: champion {_few(champion['classes'])}, "
+            f"this model {_few(challenger['classes'])}"
+        )
+    return found + _input_differences(champion, challenger)

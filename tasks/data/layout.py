@@ -1,0 +1,51 @@
+"""The raw data layout: what the ingest stage writes and every later reader expects.
+
+Raw data (the ingest stage's output) has one of two layouts:
+
+- images: `<raw>/images/<class>/<file>` (the `image_dataset_from_directory` layout);
+- tables: `<raw>/table/part-NNNNN.parquet`, one part per source file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+Kind = Literal["image", "table"]
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif"})
+TABLE_SUFFIXES = frozenset({".csv", ".parquet", ".pq"})
+
+
+def raw_kind(raw: str | os.PathLike[str]) -> Kind:
+    """Which layout the ingested data has."""
+    return "image" if (Path(raw) / "images").is_dir() else "table"
+
+
+def read_table_file(path: str | os.PathLike[str]) -> pd.DataFrame:
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        return pd.read_csv(path)
+    return pd.read_parquet(path)
+
+
+def table_parts(raw: str | os.PathLike[str]) -> list[Path]:
+    return sorted((Path(raw) / "table").glob("part-*.parquet"))
+
+
+def read_raw_table(raw: str | os.PathLike[str]) -> pd.DataFrame:
+    parts = [pd.read_parquet(part) for part in table_parts(raw)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def list_images(root: str | os.PathLike[str]) -> list[tuple[Path, str]]:
+    """Every image under `root/<class>/`, as (path, class), in a stable order."""
+    root = Path(root)
+    return [
+        (path, class_dir.name)
+        for class_dir in sorted(p for p in root.iterdir() if p.is_dir())
+        for path in sorted(class_dir.rglob("*"))
+        if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
+    ]

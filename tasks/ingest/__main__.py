@@ -1,0 +1,5 @@
+"""`python -m tasks.ingest`: what dvc.yaml runs."""
+
+from tasks.ingest import main
+
+main()

@@ -1,0 +1,138 @@
+"""Keras models built from params, with their preprocessing inside.
+
+Model code uses Keras 3 APIs only (`keras.ops`, Keras layers) so the image model runs on any
+Keras backend. The tabular model's category lookup (`StringLookup`) needs the TensorFlow backend.
+The exported model takes raw inputs: pixels as decoded by `tasks.data.images.load_image`, or
+table columns as read from CSV/Parquet, named as its signature says (`tasks.common.signature`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+from keras import layers, ops
+
+from tasks.common.params import CnnParams, MlpParams, TrainParams
+from tasks.common.signature import IMAGE_INPUT, numeric_inputs, text_inputs
+
+
+@keras.saving.register_keras_serializable(package="trainflow")
+class Standardize(layers.Layer):
+    """(x - mean) / std with missing values (NaN) imputed to the training mean."""
+
+    def __init__(self, mean: list[float], std: list[float], **kwargs):
+        super().__init__(**kwargs)
+        self.mean, self.std = list(mean), list(std)
+
+    def call(self, inputs):
+        mean = ops.convert_to_tensor(self.mean, dtype=self.compute_dtype)
+        std = ops.convert_to_tensor(self.std, dtype=self.compute_dtype)
+        scaled = (ops.cast(inputs, self.compute_dtype) - mean) / std
+        return ops.where(ops.isnan(scaled), ops.zeros_like(scaled), scaled)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "mean": self.mean, "std": self.std}
+
+
+@dataclass(frozen=True)
+class TableStats:
+    """What the tabular model's preprocessing is fitted to: training-split statistics."""
+
+    mean: list[float]
+    std: list[float]
+    vocabularies: dict[str, list[str]]
+
+
+def _regularizer(l2: float):
+    return keras.regularizers.L2(l2) if l2 else None
+
+
+def head(x, units: list[int], dropout: float, n_classes: int, l2: float, batch_norm=False):
+    """Dense layers, then float32 softmax probabilities (stable under mixed precision)."""
+    for width in units:
+        x = layers.Dense(width, use_bias=not batch_norm, kernel_regularizer=_regularizer(l2))(x)
+        if batch_norm:
+            x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+        if dropout:
+            x = layers.Dropout(dropout)(x)
+    return layers.Dense(n_classes, activation="softmax", dtype="float32", name="probabilities")(x)
+
+
+def conv_block(x, filters: int, p: CnnParams, l2: float, pool: bool):
+    """Conv (+ batch norm) + ReLU, then pooling and dropout as configured."""
+    x = layers.Conv2D(
+        filters,
+        p.kernel_size,
+        padding="same",
+        use_bias=not p.batch_norm,
+        kernel_regularizer=_regularizer(l2),
+    )(x)
+    if p.batch_norm:
+        x = layers.BatchNormalization()(x)
+    x = layers.Activation("relu")(x)
+    if pool and p.pooling != "none":
+        x = (layers.MaxPooling2D if p.pooling == "max" else layers.AveragePooling2D)(2)(x)
+    return layers.Dropout(p.block_dropout)(x) if p.block_dropout else x
+
+
+def cnn(shape: list[int], n_classes: int, p: CnnParams, l2: float = 0.0) -> keras.Model:
+    """Conv blocks (pooling while the image is at least 2x2), then a dense head.
+
+    Takes uint8 pixels and rescales them inside the model, so serving needs no preprocessing.
+    """
+    inputs = keras.Input(shape=tuple(shape), name=IMAGE_INPUT)
+    x = layers.Rescaling(1 / 255)(inputs)
+    size = min(shape[:2])
+    for filters in p.filters:
+        x = conv_block(x, filters, p, l2, pool=size >= 2)
+        size = size // 2 if p.pooling != "none" else size
+    x = layers.Flatten()(x)
+    if p.dropout:
+        x = layers.Dropout(p.dropout)(x)
+    return keras.Model(inputs, head(x, [p.dense_units], p.dropout, n_classes, l2), name="cnn")
+
+
+def mlp(stats: TableStats, signature: dict, n_classes: int, p: MlpParams, l2=0.0) -> keras.Model:
+    """MLP over named raw inputs; normalisation and vocabularies come from the training split."""
+    numeric, text = numeric_inputs(signature), text_inputs(signature)
+    inputs = {s["name"]: keras.Input(shape=(1,), name=s["name"]) for s in numeric}
+    parts = []
+    if numeric:
+        joined = layers.Concatenate()([inputs[s["name"]] for s in numeric])
+        parts.append(Standardize(stats.mean, stats.std, name="standardize")(joined))
+    for spec in text:
+        name = spec["name"]
+        inputs[name] = keras.Input(shape=(1,), dtype="string", name=name)
+        vocabulary = stats.vocabularies[spec["column"]] or ["<none>"]
+        lookup = layers.StringLookup(vocabulary=vocabulary, output_mode="one_hot")
+        parts.append(layers.Reshape((len(vocabulary) + 1,))(lookup(inputs[name])))
+    x = parts[0] if len(parts) == 1 else layers.Concatenate()(parts)
+    outputs = head(x, p.units, p.dropout, n_classes, l2, p.batch_norm)
+    return keras.Model(inputs, outputs, name="mlp")
+
+
+def learning_rate(p: TrainParams, steps_per_epoch: int):
+    """A float, or a schedule that decays per step: cosine to 0 over all epochs, or
+    exponential by `decay_rate` per epoch."""
+    if p.schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(p.learning_rate, p.epochs * steps_per_epoch)
+    if p.schedule == "exponential":
+        return keras.optimizers.schedules.ExponentialDecay(
+            p.learning_rate, decay_steps=steps_per_epoch, decay_rate=p.decay_rate
+        )
+    return p.learning_rate
+
+
+def compile_model(model: keras.Model, p: TrainParams, steps_per_epoch: int, jit: bool) -> None:
+    """Optimizer and schedule from params; Keras adds loss scaling under mixed_float16."""
+    optimizer = keras.optimizers.get(
+        {"class_name": p.optimizer, "config": {"learning_rate": learning_rate(p, steps_per_epoch)}}
+    )
+    model.compile(
+        optimizer=optimizer,
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=jit,
+    )

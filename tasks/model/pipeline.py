@@ -1,0 +1,108 @@
+"""The tf.data input pipeline shared by training, evaluation and `trainflow predict`.
+
+Keras cannot take string columns as NumPy object arrays, and tf.data is also where batching,
+shuffling and prefetching belong, so every path that feeds the model goes through here.
+
+Training reads a prepared split straight from its Parquet file (`split_dataset`). A split whose
+uncompressed size is at most `train.cache_max_mb` is read once and kept in memory, and each
+epoch gathers shuffled batches from it by index (what `model.fit` does with NumPy arrays). A
+larger split is streamed in bounded memory: row groups in a seeded random order, rows shuffled
+within a window of `train.shuffle_buffer` rows, read in blocks of whole batches whose pixel
+bytes `tf.io.decode_raw` decodes in a parallel map, cut into batches, and prefetched.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from tasks.common.signature import TEXT
+from tasks.model.reader import Batches, Split
+
+Inputs = np.ndarray | dict[str, np.ndarray]
+BLOCK_BATCHES = 32  # batches read, gathered or decoded together, then cut apart
+
+
+def _tensors(inputs: Inputs):
+    if isinstance(inputs, dict):
+        return {name: tf.constant(values) for name, values in inputs.items()}
+    return tf.constant(inputs)
+
+
+def _rows(inputs: Inputs) -> int:
+    return len(next(iter(inputs.values())) if isinstance(inputs, dict) else inputs)
+
+
+def dataset(
+    inputs: Inputs, labels: np.ndarray | None, batch_size: int, seed: int | None = None
+) -> tf.data.Dataset:
+    """Batched, prefetched dataset over in-memory arrays; shuffled each epoch when `seed` is given.
+
+    Rows are gathered by index from one copy of the data, a block of batches at a time, then
+    cut into batches: a few tensor ops per block, however small the batches, and no array is
+    copied into the dataset graph.
+    """
+    data = _tensors(inputs) if labels is None else (_tensors(inputs), tf.constant(labels))
+    indices = tf.data.Dataset.range(_rows(inputs))
+    if seed is not None:
+        indices = indices.shuffle(_rows(inputs), seed=seed, reshuffle_each_iteration=True)
+    blocks = tf.data.Dataset.zip(
+        indices.batch(batch_size * BLOCK_BATCHES), tf.data.Dataset.from_tensors(data).repeat()
+    )
+    gathered = blocks.map(
+        lambda index, arrays: tf.nest.map_structure(lambda a: tf.gather(a, index), arrays),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    batches = gathered.rebatch(batch_size).apply(
+        tf.data.experimental.assert_cardinality(math.ceil(_rows(inputs) / batch_size))
+    )
+    return _distributable(batches.prefetch(tf.data.AUTOTUNE))
+
+
+def predict_proba(model, inputs: Inputs, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities for raw inputs, in the model's class order."""
+    return np.asarray(model.predict(dataset(inputs, None, batch_size), verbose=0))
+
+
+def _distributable(data: tf.data.Dataset) -> tf.data.Dataset:
+    """Shard by element across workers: a generator has no files to shard by."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return data.with_options(options)
+
+
+def _signature(split: Split):
+    labels = tf.TensorSpec([None], tf.int32)
+    if split.meta["kind"] == "image":
+        return tf.TensorSpec([], tf.string), labels
+    inputs = {
+        spec["name"]: tf.TensorSpec([None, 1], tf.string if spec["dtype"] == TEXT else tf.float32)
+        for spec in split.signature["inputs"]
+    }
+    return inputs, labels
+
+
+def stream(split: Split, batch_size: int, window: int, seed: int | None) -> tf.data.Dataset:
+    """Stream a split from Parquet in bounded memory (see the module docstring)."""
+    blocks = Batches(split, batch_size, window, seed, BLOCK_BATCHES)
+    data = tf.data.Dataset.from_generator(blocks, output_signature=_signature(split))
+    if split.meta["kind"] == "image":
+        shape = [-1, *split.shape]
+        data = data.map(
+            lambda pixels, labels: (tf.reshape(tf.io.decode_raw(pixels, tf.uint8), shape), labels),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    steps = math.ceil(split.rows / batch_size)
+    data = data.rebatch(batch_size).apply(tf.data.experimental.assert_cardinality(steps))
+    return _distributable(data.prefetch(tf.data.AUTOTUNE))
+
+
+def split_dataset(
+    split: Split, batch_size: int, cache_max_mb: float, window: int, seed: int | None = None
+) -> tuple[tf.data.Dataset, bool]:
+    """The training dataset of a split and whether it is held in memory."""
+    if split.megabytes <= cache_max_mb:
+        return dataset(*split.read(), batch_size, seed), True
+    return stream(split, batch_size, window, seed), False

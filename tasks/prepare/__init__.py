@@ -1,0 +1,183 @@
+"""Prepare stage: deterministic stratified train/val/test splits as Parquet files.
+
+Identical samples (same decoded pixels, or same feature values whatever their labels) are
+grouped and always land in the same split, so no test sample was seen in training; the split
+is verified before anything is written. prepare also writes `reference.json`, statistics of
+the training split that validate later compares new data with (drift).
+
+Nothing is fitted here. Preprocessing (normalisation, category lookup, rescaling) is fitted
+by the train stage on the training split only and saved inside the model, so the registered
+model takes raw inputs. Images are decoded and resized once, by `tasks.data.images.load_image`, the
+same function `trainflow predict` uses.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tasks.common.errors import DataValidationError, stage_entry
+from tasks.common.io import atomic_dir, read_json, write_json
+from tasks.common.params import DataParams, Params, PrepareParams, load_params
+from tasks.common.signature import build as build_signature
+from tasks.data.drift import reference_stats
+from tasks.data.images import load_image
+from tasks.data.layout import raw_kind, read_raw_table
+from tasks.data.manifest import IMAGE_CATEGORICAL, IMAGE_NUMERIC, image_view, manifest, row_hashes
+
+SPLITS = ("train", "val", "test")
+LABEL = "label"
+MAX_EXAMPLES = 5
+
+
+def split_indices(labels: pd.Series, p: PrepareParams) -> dict[str, np.ndarray]:
+    """Stratified, seeded split of row positions into train/val/test."""
+    from sklearn.model_selection import train_test_split
+
+    positions = np.arange(len(labels))
+    try:
+        rest, test = train_test_split(
+            positions, test_size=p.test_size, stratify=labels, random_state=p.seed
+        )
+        train, val = train_test_split(
+            rest,
+            test_size=p.val_size / (1 - p.test_size),
+            stratify=labels.iloc[rest],
+            random_state=p.seed,
+        )
+    except ValueError as err:
+        raise DataValidationError(
+            f"prepare: cannot split {len(labels)} rows by class: {err}"
+        ) from None
+    return {"train": np.sort(train), "val": np.sort(val), "test": np.sort(test)}
+
+
+def feature_types(frame: pd.DataFrame, features: list[str]) -> dict[str, list[str]]:
+    """Numeric columns are normalised by the model; everything else is a category."""
+    numeric = [
+        c
+        for c in features
+        if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    ]
+    return {"numeric": numeric, "categorical": [c for c in features if c not in numeric]}
+
+
+def split_groups(labels: pd.Series, keys: np.ndarray, p: PrepareParams) -> dict[str, np.ndarray]:
+    """Stratified split of groups of identical samples: every copy lands in one split.
+
+    Each group is split by its first sample's label; without duplicates this is exactly the
+    row-wise stratified split.
+    """
+    codes, _ = pd.factorize(keys)
+    first = np.unique(codes, return_index=True)[1]
+    groups = split_indices(labels.iloc[first].reset_index(drop=True), p)
+    return {name: np.flatnonzero(np.isin(codes, ids)) for name, ids in groups.items()}
+
+
+def check_disjoint(
+    keys: np.ndarray, splits: dict[str, np.ndarray], names: list[str] | None = None
+) -> None:
+    """Raise DataValidationError if any sample (by hash) appears in two splits.
+
+    Args:
+        keys: one hash per sample; identical samples share one.
+        splits: row positions of each split.
+        names: how a user finds a sample (file paths); row numbers when None.
+    """
+    leaks = []
+    for a, b in combinations(SPLITS, 2):
+        shared = np.intersect1d(keys[splits[a]], keys[splits[b]])
+        if len(shared):
+            where = np.flatnonzero(np.isin(keys, shared[:MAX_EXAMPLES]))[:MAX_EXAMPLES]
+            found = [names[i] if names else f"row {i}" for i in where]
+            leaks.append(f"{len(shared)} samples in both {a} and {b}, e.g. {found}")
+    if leaks:
+        raise DataValidationError("prepare: samples leak across splits: " + "; ".join(leaks))
+
+
+def table_frame(frame: pd.DataFrame, data: DataParams) -> tuple[pd.DataFrame, dict, np.ndarray]:
+    """Drop rows without a label; return the frame, its feature typing and row hashes."""
+    features = data.features or [c for c in frame.columns if c != data.target]
+    kept = frame.loc[frame[data.target].notna(), [*features, data.target]].reset_index(drop=True)
+    keys = row_hashes(kept, features)
+    kept[data.target] = kept[data.target].astype(str)
+    types = feature_types(kept, features)
+    for column in types["categorical"]:
+        kept[column] = kept[column].astype("string")
+    meta = {
+        "target": data.target,
+        "features": types,
+        "null_targets_dropped": len(frame) - len(kept),
+    }
+    return kept, meta, keys
+
+
+def image_frame(images_root: Path, data: DataParams) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """Decode every image to fixed-size uint8 pixels (bytes in a column), with its manifest."""
+    images = manifest(images_root)
+    pixels = [
+        load_image(images_root / path, data.image_size, data.channels).tobytes()
+        for path in images["path"]
+    ]
+    frame = pd.DataFrame({"path": images["path"], LABEL: images["label"], "pixels": pixels})
+    shape = [*data.image_size, data.channels]
+    return frame, {"target": LABEL, "image_shape": shape, "null_targets_dropped": 0}, images
+
+
+def reference(frame: pd.DataFrame, meta: dict, images: pd.DataFrame | None) -> dict:
+    """Statistics of the training split's samples, in the terms validate measures drift."""
+    if images is not None:
+        view = image_view(images)
+        return reference_stats(view, IMAGE_NUMERIC, IMAGE_CATEGORICAL, kind="image", target=LABEL)
+    types, target = meta["features"], meta["target"]
+    categorical = [*types["categorical"], target]
+    return reference_stats(frame, types["numeric"], categorical, kind="table", target=target)
+
+
+def refuse_failed_validation(reports: str) -> None:
+    """Never split data that validation rejected, even when prepare is run by hand."""
+    path = Path(reports) / "validation.json"
+    if path.exists() and not read_json(path).get("success", True):
+        raise DataValidationError(f"prepare: {path} says the raw data failed validation")
+
+
+def run(params: Params) -> dict:
+    raw = Path(params.paths.raw)
+    kind = raw_kind(raw)
+    refuse_failed_validation(params.paths.reports)
+    images = None
+    if kind == "image":
+        frame, meta, images = image_frame(raw / "images", params.data)
+        keys, names = images["hash"].to_numpy(), images["path"].tolist()
+    else:
+        frame, meta, keys = table_frame(read_raw_table(raw), params.data)
+        names = None
+    target = meta["target"]
+    splits = split_groups(frame[target], keys, params.prepare)
+    check_disjoint(keys, splits, names)
+    train = splits["train"]
+    stats = reference(frame.iloc[train], meta, None if images is None else images.iloc[train])
+    meta |= {
+        "kind": kind,
+        "classes": sorted(frame[target].unique().tolist()),
+        "rows": {name: len(idx) for name, idx in splits.items()},
+        "duplicate_samples": int(len(keys) - len(np.unique(keys))),
+    }
+    meta["signature"] = build_signature(meta)
+    with atomic_dir(params.paths.prepared) as out:
+        for name, idx in splits.items():
+            frame.iloc[idx].to_parquet(out / f"{name}.parquet", index=False)
+        write_json(out / "meta.json", meta)
+        write_json(out / "reference.json", stats | {"signature": meta["signature"]})
+    print(
+        f"prepare: {meta['rows']} rows, {len(meta['classes'])} classes -> {params.paths.prepared}"
+    )
+    return meta
+
+
+@stage_entry("prepare")
+def main() -> None:
+    run(load_params())

@@ -1,0 +1,195 @@
+"""Train stage: fit the configured Keras model on the prepared splits.
+
+The model carries its own preprocessing (fitted on the training split only) and is saved to
+a temp file then renamed, so a killed run never leaves a half-written model behind; a killed
+run started again resumes from its last completed epoch (`tasks.train.resume`). Devices,
+precision and XLA come from `tasks.train.devices`, the model and its input pipeline from
+`tasks.model`. The model's signature is written next to it (`meta.json`).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+
+from tasks.common.errors import stage_entry
+from tasks.common.io import atomic_dir, read_json, write_json
+from tasks.common.params import Params, TrainParams, load_params
+from tasks.common.signature import signature_of
+from tasks.model.build import TableStats, cnn, compile_model, mlp
+from tasks.model.reader import Split
+from tasks.train.callbacks import EpochLog, TensorBoardScalars, progress_artifact
+from tasks.train.devices import Placement, place, precision_scope, seed_everything
+from tasks.train.resume import ResumableBackup, fingerprint, open_backup
+
+
+@dataclass
+class Fitted:
+    """A trained model ready to save (float32 layers), its history and how it was trained."""
+
+    model: keras.Model
+    history: dict[str, list[float]]
+    jit_compile: bool
+    in_memory: dict[str, bool]
+
+
+def build(meta: dict, stats: TableStats | None, p: TrainParams) -> keras.Model:
+    n_classes, signature = len(meta["classes"]), signature_of(meta)
+    if meta["kind"] == "image":
+        return cnn(signature["inputs"][0]["shape"], n_classes, p.cnn, p.l2)
+    return mlp(stats, signature, n_classes, p.mlp, p.l2)
+
+
+def monitors(
+    p: TrainParams, rows: int, reports: Path | None, backup: Path | None
+) -> list[keras.callbacks.Callback]:
+    """The stage's callbacks, in the order that matters.
+
+    Early stopping and the plateau schedule come first, so the backup records their state of
+    the epoch; the backup comes before the reporters, so an epoch that was logged (or shown in
+    Prefect) is an epoch that was saved. Without `reports` (a non-chief worker) only the log.
+    """
+    watched: list[keras.callbacks.Callback] = []
+    if p.early_stopping_patience:
+        watched.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=p.early_stopping_patience, restore_best_weights=True
+            )
+        )
+    if p.reduce_lr_patience:
+        watched.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss", factor=p.reduce_lr_factor, patience=p.reduce_lr_patience
+            )
+        )
+    reporters: list[keras.callbacks.Callback] = [EpochLog(rows, p.epochs)]
+    curves = []  # shown the restored epochs again on resume, so they have every epoch
+    if reports is not None:
+        curves = [live_metrics(reports / "train"), *tensorboard(p, reports)]
+        reporters += [*curves, *progress_artifact(p.epochs)]
+    backup_cb = [ResumableBackup(backup, watched, curves)] if backup is not None else []
+    return [*watched, *backup_cb, *reporters]
+
+
+def live_metrics(live_dir: Path) -> keras.callbacks.Callback:
+    """DVCLive per-epoch metrics and plots (DVC tracks them; no DVC experiment of its own)."""
+    from dvclive import Live
+    from dvclive.keras import DVCLiveCallback
+
+    live = Live(dir=str(live_dir), save_dvc_exp=False, dvcyaml=None, report=None)
+    return DVCLiveCallback(live=live)
+
+
+def tensorboard(p: TrainParams, reports: Path) -> list[keras.callbacks.Callback]:
+    if not p.tensorboard:
+        return []
+    return [TensorBoardScalars(str(reports / "tensorboard"))]
+
+
+def fit(
+    prepared: Path, p: TrainParams, placement: Placement, callbacks: list | None = None
+) -> Fitted:
+    """Seeded fit on train, early-stopped on val.
+
+    Reads the prepared splits and writes nothing itself (only the callbacks do). The returned
+    model has float32 layers whatever precision it trained in.
+    """
+    from tasks.model.pipeline import split_dataset
+    from tasks.model.reader import table_stats
+
+    seed_everything(p)
+    meta = read_json(prepared / "meta.json")
+    splits = {name: Split(prepared / f"{name}.parquet", meta) for name in ("train", "val")}
+    stats = table_stats(splits["train"]) if meta["kind"] == "table" else None
+    train, train_cached = split_dataset(
+        splits["train"], p.batch_size, p.cache_max_mb, p.shuffle_buffer, seed=p.seed
+    )
+    val, val_cached = split_dataset(splits["val"], p.batch_size, p.cache_max_mb, p.shuffle_buffer)
+    steps = math.ceil(splits["train"].rows / p.batch_size)
+    with placement.strategy.scope(), precision_scope(placement.precision):
+        model = build(meta, stats, p)
+        compile_model(model, p, steps, placement.jit_compile)
+    in_memory = {"train": train_cached, "val": val_cached}
+    print(f"train: {describe(placement, bool(model.jit_compile), in_memory)}", flush=True)
+    history = model.fit(
+        train,
+        validation_data=val,
+        epochs=p.epochs,
+        callbacks=callbacks or [],
+        shuffle=False,
+        verbose=0,
+    )
+    return Fitted(export(model, meta, stats, p), history.history, model.jit_compile, in_memory)
+
+
+def describe(placement: Placement, jit: bool, in_memory: dict[str, bool]) -> str:
+    data = ", ".join(f"{k} {'in memory' if v else 'streamed'}" for k, v in in_memory.items())
+    return (
+        f"{placement.device} x{placement.replicas} ({placement.describe()['strategy']}), "
+        f"precision {placement.precision}, XLA {'on' if jit else 'off'}; {data}"
+    )
+
+
+def export(model: keras.Model, meta: dict, stats: TableStats | None, p: TrainParams):
+    """The model to save: float32 layers whatever precision trained it, so it serves anywhere."""
+    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+    with precision_scope("float32"):
+        clean = build(meta, stats, p)
+    clean.set_weights(model.get_weights())
+    return clean
+
+
+def run(params: Params) -> dict:
+    p, prepared, reports = params.train, Path(params.paths.prepared), Path(params.paths.reports)
+    placement = place(p)
+    backup = Path(p.backup_dir, placement.task)
+    open_backup(backup, fingerprint(p.model_dump(), prepared))
+    if placement.chief:
+        for folder in (reports / "train", reports / "tensorboard"):
+            shutil.rmtree(folder, ignore_errors=True)
+        (reports / "tensorboard").mkdir(parents=True)  # a DVC out, even with tensorboard off
+    meta = read_json(prepared / "meta.json")
+    rows = Split(prepared / "train.parquet", meta).rows
+    callbacks = monitors(p, rows, reports if placement.chief else None, backup)
+    started = time.perf_counter()
+    fitted = fit(prepared, p, placement, callbacks)
+    seconds = time.perf_counter() - started
+    resumable = next(c for c in callbacks if isinstance(c, ResumableBackup))
+    if placement.chief:
+        with atomic_dir(params.paths.model) as out:
+            fitted.model.save(out / "model.keras")
+            write_json(out / "meta.json", meta | {"signature": signature_of(meta)})
+    shutil.rmtree(backup, ignore_errors=True)
+    report = summary(params, placement, fitted, resumable, rows, seconds)
+    if placement.chief:
+        write_json(reports / "train.json", report)
+    print(f"train: {report['epochs_run']} epochs in {seconds:.1f}s -> {params.paths.model}")
+    return report
+
+
+def summary(params, placement: Placement, fitted: Fitted, resumable, rows, seconds) -> dict:
+    """reports/train.json: where and how it trained, the full history's last epoch, params."""
+    history = [record["logs"] for record in resumable.history]
+    ran = len(history) - resumable.resumed_from
+    return {
+        **placement.describe(),
+        "jit_compile": bool(fitted.jit_compile),
+        "in_memory": fitted.in_memory,
+        "epochs_run": len(history),
+        "resumed_from_epoch": resumable.resumed_from,
+        "seconds": round(seconds, 2),
+        "examples_per_second": round(rows * ran / seconds, 1),
+        "final": {k: round(float(v), 6) for k, v in history[-1].items()} if history else {},
+        "params": params.train.model_dump(),
+    }
+
+
+@stage_entry("train")
+def main() -> None:
+    run(load_params())

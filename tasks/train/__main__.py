@@ -1,0 +1,5 @@
+"""`python -m tasks.train`: what dvc.yaml runs."""
+
+from tasks.train import main
+
+main()

@@ -1,19 +1,28 @@
 """The retraining flow: every dvc.yaml stage as a Prefect task, then the gate and registry.
 
-A run holds the workspace's run lock (`flows.lock`) from start to end. After ingest it asks DVC
-whether anything the pipeline depends on changed; when nothing did and the model is already
-registered, the run ends at once in a Completed state named "Skipped": the clock ticking is no
-reason to retrain. `force` retrains anyway.
+A run holds the workspace's run lock (`flows.lock`) from start to end and drives DVC in its own
+process (`flows.stages.Pipeline`). After ingest it asks DVC whether anything the pipeline
+depends on changed; when nothing did and the model is already registered, the run ends at once
+in a Completed state named "Skipped": the clock ticking is no reason to retrain. `force`
+retrains anyway.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
-from prefect import flow, get_run_logger, task
+# GTO configures logging when imported (logging.config.dictConfig), which flushes and closes
+# every handler already set up, Prefect's included (a 5 s wait on its API log worker): import it
+# before Prefect sets its handlers up, not in the middle of a run.
+import gto  # noqa: F401
+from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
-from prefect.runtime import flow_run
-from prefect.states import Completed, State
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run, task_run
+from prefect.states import State
 from prefect.tasks import exponential_backoff
 
 from flows.artifacts import (
@@ -23,13 +32,28 @@ from flows.artifacts import (
     tag_run,
     training_progress,
 )
+from flows.console import StageLines, api_logger, say, to_terminal
 from flows.lock import run_lock
-from flows.stages import pipeline_stages, repro, stale_stages
+from flows.server import TEMPORARY_SERVER
+from flows.skip import skipped
+from flows.stages import Pipeline
 from tasks.common.errors import DataValidationError, ModelRefused, StageError, TrainflowError
 from tasks.common.io import read_json
 from tasks.common.params import Params, write_overrides
 
 INGEST, VALIDATE, TRAIN = "ingest", "validate", "train"
+_pipelines: dict[str, Pipeline] = {}  # the run's open DVC repository, by workspace
+
+
+@contextlib.contextmanager
+def opened(repo: Path) -> Iterator[Pipeline]:
+    """Open the workspace's DVC repository for the run; its tasks find it by path."""
+    pipeline = _pipelines[str(repo)] = Pipeline(repo)
+    try:
+        yield pipeline
+    finally:
+        _pipelines.pop(str(repo), None)
+        pipeline.close()
 
 
 def _retry_on_crash(task, task_run, state) -> bool:
@@ -43,20 +67,27 @@ def _retry_on_crash(task, task_run, state) -> bool:
     return True
 
 
-@task(name="stage")
-def run_stage(stage: str, workspace: str, force: bool = False) -> str:
-    """Run one stage through DVC; returns "ran" or "skipped".
+def stage_output(ids: dict[str, object]):
+    """Where a stage's lines go: the task's Prefect logs, and the terminal (minus noise)."""
+    logger, lines = api_logger(), StageLines()
 
-    A stage DVC reports clean is skipped here, without a `dvc repro` subprocess; training gets
-    a progress artifact that its Keras callback moves epoch by epoch.
+    def sink(line: str) -> None:
+        logger.info(line, extra=ids)
+        if lines.shown(line):
+            to_terminal(line)
+
+    return sink
+
+
+@task(name="stage", cache_policy=NO_CACHE, persist_result=False)
+def run_stage(stage: str, workspace: str, force: bool = False) -> str:
+    """Run one stage through DVC (which skips it when nothing changed): "ran" or "skipped".
+
+    Training gets a progress artifact that its Keras callback moves epoch by epoch.
     """
-    logger = get_run_logger()
-    repo = Path(workspace)
-    if not force and not stale_stages(repo, [stage]):
-        logger.info(f"Stage '{stage}' didn't change, skipping")
-        return "skipped"
-    env = training_progress() if stage == TRAIN else None
-    ran = repro(stage, repo, logger.info, env=env, force=force)
+    env = training_progress() if stage == TRAIN else {}
+    ids = {"flow_run_id": flow_run.id, "task_run_id": task_run.id}
+    ran = _pipelines[workspace].reproduce(stage, stage_output(ids), env, force)
     return "ran" if ran else "skipped"
 
 
@@ -71,13 +102,12 @@ def stage_task(stage: str, params: Params):
     return run_stage.with_options(**options)
 
 
-@task(name="register", task_run_name="register")
+@task(name="register", task_run_name="register", cache_policy=NO_CACHE, persist_result=False)
 def register_model(params: Params, workspace: str) -> dict:
     """Register a blessed model as the next GTO version (nothing if already registered)."""
     from flows.registry.register import register
     from tasks.registry.versions import REGISTRY_DIR
 
-    logger = get_run_logger()
     outcome = register(params, Path(workspace), flow_run_id=str(flow_run.id or "") or None)
     name = f"{params.register_.artifact}@{outcome.version}"
     card = Path(workspace) / REGISTRY_DIR / params.register_.artifact / outcome.version / "card.md"
@@ -85,45 +115,10 @@ def register_model(params: Params, workspace: str) -> dict:
     if card.exists():
         create_markdown_artifact(card.read_text(), key="model-card", description=f"{name}: {state}")
     if not outcome.created:
-        logger.info(f"model unchanged: already registered as {outcome.version}")
+        say(f"register: model unchanged, already registered as {name}")
         return {"version": outcome.version, "created": False}
-    logger.info(f"registered {name} ({', '.join(outcome.stages)})")
+    say(f"register: {name} ({', '.join(outcome.stages)})")
     return {"version": outcome.version, "created": True, "stages": list(outcome.stages)}
-
-
-def registered_version(params: Params, repo: Path) -> str | None:
-    """The version whose model bytes are the workspace's (per dvc.lock), None if unregistered."""
-    from flows.registry.gitrepo import repo_lock
-    from flows.registry.register import already_registered, undo_interrupted
-    from tasks.registry.versions import versions
-
-    with repo_lock(repo, "registry"):
-        undo_interrupted(repo)  # a version a killed run left half-made is no version
-        found = already_registered(repo, params, versions(repo, params.register_.artifact))
-    return found["version"] if found else None
-
-
-def skipped(
-    params: Params, repo: Path, ran: dict, rest: list[str], register_blessed: bool
-) -> State | None:
-    """The run's final state when nothing changed since a blessed (and registered) model."""
-    reports = repo / params.paths.reports
-    gate = read_json(reports / "gate.json")
-    version = registered_version(params, repo) if register_blessed and gate["blessed"] else None
-    if not gate["blessed"] or (register_blessed and version is None):
-        return None
-    logger, name = get_run_logger(), f"{params.register_.artifact}@{version}"
-    for stage in rest:
-        logger.info(f"Stage '{stage}' didn't change, skipping")  # DVC's words, as in its log
-    why = f"no new data: DVC reports no change since {name if version else 'the last run'}"
-    logger.info(f"{why}; nothing retrained (force=True / `trainflow run --force` retrains)")
-    create_markdown_artifact(f"# Skipped\n\n{why}.", key="skipped", description=why)
-    if version:
-        tag_run(flow_run.id, name)
-    scores = read_json(reports / "metrics.json")
-    summary = {"stages": ran | dict.fromkeys(rest, "skipped"), "metrics": scores, "blessed": True}
-    summary |= {"version": version, "created": False, "skipped": True}
-    return Completed(name="Skipped", message=why, data=summary)
 
 
 def run_stages(params: Params, repo: Path, stages: list[str], force: bool) -> dict:
@@ -135,7 +130,7 @@ def run_stages(params: Params, repo: Path, stages: list[str], force: bool) -> di
         except DataValidationError:
             publish_validation(repo, repo / params.paths.reports)
             raise
-        if stage == VALIDATE:
+        if stage == VALIDATE and done[stage] == "ran":
             publish_validation(repo, repo / params.paths.reports)
     return done
 
@@ -144,15 +139,16 @@ def pipeline(params: Params, repo: Path, register_blessed: bool, force: bool) ->
     """Ingest, then stop early if DVC sees no change; else the other stages, gate, register."""
     from tasks.registry.versions import out_hash
 
-    first, *rest = pipeline_stages(repo)
-    stages = run_stages(params, repo, [first], force)
-    data_md5 = out_hash((repo / "dvc.lock").read_text(), INGEST, params.paths.raw) or "none"
-    tag_run(flow_run.id, f"data:{data_md5.removesuffix('.dir')[:12]}")
-    if not force and not stale_stages(repo, rest):
-        state = skipped(params, repo, stages, rest, register_blessed)
-        if state is not None:
-            return state
-    stages |= run_stages(params, repo, rest, force)
+    with opened(repo) as dvc:
+        first, *rest = dvc.stages()
+        stages = run_stages(params, repo, [first], force)
+        data_md5 = out_hash((repo / "dvc.lock").read_text(), INGEST, params.paths.raw) or "none"
+        tag_run(flow_run.id, f"data:{data_md5.removesuffix('.dir')[:12]}")
+        if not force and not dvc.stale(rest):
+            state = skipped(params, repo, stages, rest, register_blessed)
+            if state is not None:
+                return state
+        stages |= run_stages(params, repo, rest, force)
     reports = repo / params.paths.reports
     scores, gate = read_json(reports / "metrics.json"), read_json(reports / "gate.json")
     publish_evaluation(scores, gate)
@@ -174,6 +170,15 @@ def report_failure(flow, run, state: State) -> None:
         publish_failure(error)
 
 
+def where_to_look() -> str:
+    """Where the run can be seen: its UI page, or how to see a temporary server's runs."""
+    from prefect.utilities.urls import url_for
+
+    if os.environ.get(TEMPORARY_SERVER):
+        return "no Prefect server running: `trainflow ui` shows this run afterwards"
+    return url_for("flow-run", obj_id=flow_run.id) or "Prefect UI: `trainflow ui`"
+
+
 @flow(name="retrain", on_failure=[report_failure])
 def retrain(
     overrides: list[str] | None = None,
@@ -193,7 +198,8 @@ def retrain(
         lock_timeout: seconds to wait for another run in this workspace to finish (default:
             TRAINFLOW_LOCK_TIMEOUT, else 600).
     """
+    say(f"trainflow: run '{flow_run.name}' ({where_to_look()})")
     repo = Path(workspace).resolve()
-    with run_lock(repo, lock_timeout, holder=f"flow run {flow_run.name}"):
+    with run_lock(repo, lock_timeout, holder=f"flow run '{flow_run.name}'"):
         params = write_overrides(repo / "params.yaml", overrides or [])
         return pipeline(params, repo, register_blessed, force)

@@ -60,12 +60,8 @@ def test_gate_markdown_names_the_verdict_and_the_champion():
 
 
 def test_failure_report_names_the_stage_its_exit_code_and_its_last_output():
-    tail = [
-        "Running stage 'train':\n",
-        "Killed\n",
-        "ERROR: failed to reproduce 'train': python -m tasks.train, exited with -9\n",
-    ]
-    text = failure_markdown(stage_error("train", 255, tail))
+    tail = ["Running stage 'train':", "> python -m tasks.train", "Killed"]
+    text = failure_markdown(stage_error("train", -9, tail, []))
     assert text.startswith("# Run failed: stage `train`")
     assert "| trainflow exit code | 5 (STAGE_FAILED) |" in text
     assert "| stage exit code | -9 |" in text

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import traceback
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from flows.options import Workspace, fail
+from flows.console import VERBOSE
+from flows.options import Workspace, fail, flag
 from flows.registry_cli import models_app, predict
-from tasks.common.errors import ExitCode, TrainflowError
+from tasks.common.errors import ExitCode, Interrupted, TrainflowError
 
 app = typer.Typer(help="Declarative retraining pipeline for Keras models.", no_args_is_help=True)
 suite_app = typer.Typer(help="Great Expectations suites in gx/.")
@@ -19,44 +22,83 @@ app.command()(predict)
 app.add_typer(suite_app, name="suite")
 
 
-def quiet_prefect() -> None:
-    """No telemetry or update checks from a local run."""
+INTERRUPTED = (
+    "trainflow: interrupted; nothing was registered by this run and the last good outputs are"
+    " kept (run again to continue)"
+)
+RUN_HINT = "; the run's Prefect logs and `failure` artifact have the details (--verbose: all)"
+Overrides = Annotated[
+    list[str] | None,
+    typer.Option("--set", metavar="KEY=VALUE", help="Override a param (repeatable)."),
+]
+NoRegister = Annotated[bool, flag("--no-register", help="Never register the model.")]
+
+
+def quiet_prefect(verbose: bool = False) -> None:
+    """No telemetry; unless verbose, none of Prefect's own console lines (the run prints what
+    a user needs; Prefect's UI and logs keep everything)."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    if verbose:
+        os.environ[VERBOSE] = "1"
+    else:
+        os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "CRITICAL"
+
+
+def run_flow(overrides: list[str], register: bool, workspace: Path, force: bool) -> dict:
+    """The retraining flow, with a temporary Prefect server when none is configured."""
+    from flows.server import needed, start_early
+
+    server = start_early()  # boots while the flow's libraries import
+    try:
+        from flows.retrain import retrain
+
+        server = needed(server)
+        with server.serving() if server else contextlib.nullcontext():
+            return retrain(
+                overrides=overrides,
+                register_blessed=register,
+                workspace=str(workspace),
+                force=force,
+            )
+    finally:
+        if server:
+            server.stop()
 
 
 @app.command()
 def run(
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", help="Override a param: KEY=VALUE (repeatable).")
-    ] = None,
-    no_register: Annotated[bool, typer.Option(help="Never register the model.")] = False,
+    set_: Overrides = None,
+    no_register: NoRegister = False,
     force: Annotated[
-        bool, typer.Option(help="Retrain (dvc repro --force) even if DVC sees no change.")
+        bool, flag("--force", help="Retrain (dvc repro --force) even if nothing changed.")
+    ] = False,
+    verbose: Annotated[
+        bool,
+        flag("--verbose", "-v", envvar=VERBOSE, help="Prefect's own log lines and tracebacks too."),
     ] = False,
     workspace: Workspace = Path("."),
 ) -> None:
     """Run the retraining flow: ingest, validate, prepare, train, evaluate, register."""
     from tasks.common.params import load_params
 
-    quiet_prefect()
+    quiet_prefect(verbose)
+    set_ = set_ or []
     try:
-        set_ = set_ or []
         params = load_params(workspace / "params.yaml", set_)
-        from flows.retrain import retrain
-
-        summary = retrain(
-            overrides=set_, register_blessed=not no_register, workspace=str(workspace), force=force
-        )
     except TrainflowError as err:
         raise fail(err) from None
+    try:
+        summary = run_flow(set_, not no_register, workspace, force)
+    except Interrupted:
+        typer.secho(INTERRUPTED, err=True, fg="red")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    except TrainflowError as err:
+        if verbose:
+            traceback.print_exception(err)
+        raise fail(err, RUN_HINT) from None
     except KeyboardInterrupt:
-        typer.secho(
-            "trainflow: interrupted; nothing was registered by this run and the last good"
-            " outputs are kept (run again to continue)",
-            err=True,
-            fg="red",
-        )
+        typer.secho(INTERRUPTED, err=True, fg="red")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     metrics = summary["metrics"]
     typer.echo(f"model:   {params.paths.model}/model.keras")
@@ -73,7 +115,7 @@ def run(
 
 @suite_app.command("init")
 def suite_init(
-    force: Annotated[bool, typer.Option(help="Overwrite an existing suite.")] = False,
+    force: Annotated[bool, flag("--force", help="Overwrite an existing suite.")] = False,
 ) -> None:
     """Infer a draft expectation suite from the current raw data (edit it, then commit it)."""
     from flows.suite import init_suite
@@ -88,14 +130,17 @@ def suite_init(
 @app.command()
 def serve(
     cron: Annotated[
-        str | None, typer.Option(help='Cron schedule in UTC, e.g. "0 3 * * *" (03:00 daily).')
+        str | None,
+        typer.Option(metavar="CRON", help='Schedule in UTC, e.g. "0 3 * * *" (03:00 daily).'),
     ] = None,
-    interval: Annotated[float | None, typer.Option(help="Or: a run every SECONDS.")] = None,
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", help="Override a param: KEY=VALUE (repeatable).")
+    interval: Annotated[
+        float | None, typer.Option(metavar="SECONDS", help="Or: a run every SECONDS.")
     ] = None,
-    no_register: Annotated[bool, typer.Option(help="Never register the model.")] = False,
-    name: Annotated[str, typer.Option(help="Deployment name: retrain/NAME.")] = "trainflow",
+    set_: Overrides = None,
+    no_register: NoRegister = False,
+    name: Annotated[
+        str, typer.Option(metavar="NAME", help="Deployment name: retrain/NAME.")
+    ] = "trainflow",
     workspace: Workspace = Path("."),
 ) -> None:
     """Serve the retraining flow as a scheduled Prefect deployment (runs until stopped)."""
@@ -103,7 +148,7 @@ def serve(
     from flows.serve import serve as serve_flow
     from tasks.common.params import load_params
 
-    quiet_prefect()
+    quiet_prefect(verbose=True)  # a long-running server: Prefect's own lines are its log
     set_ = set_ or []
     try:
         load_params(workspace / "params.yaml", set_)
@@ -121,7 +166,9 @@ def serve(
 
 
 @app.command()
-def ui(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 4200) -> None:
+def ui(
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port on 127.0.0.1.")] = 4200,
+) -> None:
     """The Prefect server and UI on 127.0.0.1 (SQLite; README shows PostgreSQL)."""
     from flows.ui import DEFAULT_HOST, api_url, start
 

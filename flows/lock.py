@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -41,17 +42,32 @@ def lock_timeout(seconds: float | None = None) -> float:
     return seconds
 
 
+def holder_of(path: Path) -> str:
+    return path.read_text().strip() or "unknown holder"
+
+
 def wait_for(handle: IO[str], path: Path, seconds: float) -> None:
-    """Take the exclusive lock, polling (flock has no timeout) until `seconds` have passed."""
-    deadline = time.monotonic() + seconds
+    """Take the exclusive lock, polling (flock has no timeout) until `seconds` have passed.
+
+    A run that has to wait says once, on stderr, which run it waits for and for how long.
+    """
+    deadline, said = time.monotonic() + seconds, False
     while True:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except BlockingIOError:
             left = deadline - time.monotonic()
+            if not said and left > 0:
+                print(
+                    f"trainflow: waiting for the run using this workspace ({holder_of(path)})"
+                    f" to finish; giving up in {seconds:g} s ({TIMEOUT_VARIABLE})",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                said = True
             if left <= 0:
-                holder = path.read_text().strip() or "unknown holder"
+                holder = holder_of(path)
                 raise RunBusy(
                     f"another retraining run is using this workspace ({holder}; lock {path});"
                     f" gave up after waiting {seconds:g} s. Let it finish, or wait longer with"

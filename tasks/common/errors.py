@@ -24,6 +24,19 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130
 
 
+MEANINGS = {
+    ExitCode.INTERNAL: "unexpected internal error",
+    ExitCode.USAGE: "command-line usage error",
+    ExitCode.BAD_PARAMS: "bad params",
+    ExitCode.DATA_INVALID: "data validation failed",
+    ExitCode.STAGE_FAILED: "a stage failed",
+    ExitCode.MODEL_REFUSED: "the gate refused the model, nothing was registered",
+    ExitCode.REGISTRY: "registry error",
+    ExitCode.BUSY: "the workspace is busy",
+    ExitCode.INTERRUPTED: "interrupted",
+}
+
+
 class TrainflowError(Exception):
     """An expected failure: its message is for the user and it maps to an exit code."""
 
@@ -52,6 +65,12 @@ class RegistryError(TrainflowError):
 
 class RunBusy(TrainflowError):
     code = ExitCode.BUSY
+
+
+class Interrupted(TrainflowError):
+    """Ctrl-C (SIGINT) reached a stage: the run stops, nothing is registered."""
+
+    code = ExitCode.INTERRUPTED
 
 
 def stage_entry(stage: str) -> Callable[[Callable[[], Any]], Callable[[], None]]:

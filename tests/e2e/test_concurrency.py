@@ -44,7 +44,7 @@ def test_one_run_at_a_time_a_second_fails_after_its_bound_a_third_waits(workspac
     assert first.returncode == 0, first_out
     assert "version: model@v0.1.0 (new version)" in first_out
     assert patient.returncode == 0, patient_out
-    assert "Finished in state Skipped('no new data" in patient_out
+    assert "trainflow: no new data: DVC reports no change since model@v0.1.0" in patient_out
     assert "version: model@v0.1.0 (unchanged, already registered)" in patient_out
 
     assert sorted(git_tags(workspace)) == ["model#staging#1", "model@v0.1.0"]

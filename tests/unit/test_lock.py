@@ -18,7 +18,7 @@ def is_held(repo) -> bool:
         return True
 
 
-def test_a_second_run_waits_its_bound_then_fails_naming_the_holder(tmp_path):
+def test_a_second_run_waits_its_bound_then_fails_naming_the_holder(tmp_path, capfd):
     with run_lock(tmp_path, holder="flow run first-run"):
         started = time.monotonic()
         with pytest.raises(RunBusy) as busy, run_lock(tmp_path, 0.3):
@@ -29,6 +29,9 @@ def test_a_second_run_waits_its_bound_then_fails_naming_the_holder(tmp_path):
     assert "another retraining run is using this workspace" in message
     assert "flow run first-run" in message and "TRAINFLOW_LOCK_TIMEOUT" in message
     assert lock_path(tmp_path) == tmp_path / ".dvc/tmp/trainflow-run.lock"
+    waiting = capfd.readouterr().err  # said once, while it waited
+    assert waiting.count("trainflow: waiting for the run using this workspace (pid ") == 1
+    assert "flow run first-run" in waiting and "giving up in 0.3 s" in waiting
 
 
 def test_a_waiting_run_gets_the_lock_when_the_first_ends(tmp_path):

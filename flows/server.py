@@ -1,0 +1,137 @@
+"""A temporary Prefect server for one `trainflow run`, when no server is configured.
+
+Prefect would start one itself, in the terminal's process group: Ctrl-C then kills the server
+first and the flow spends minutes retrying a dead API before it can say it was interrupted.
+This one is the same server (Prefect's `create_app` under uvicorn, UI off, the database in
+PREFECT_HOME) started in a session of its own, so Ctrl-C reaches only the run, which records
+its end and then stops the server. It also starts while the command imports its libraries, and
+dies with the command if that is killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from tasks.common.errors import TrainflowError
+
+TEMPORARY_SERVER = "TRAINFLOW_TEMPORARY_SERVER"
+HEALTH_POLL_SECONDS = 0.05
+
+
+def configured_api() -> str | None:
+    """The Prefect API URL from the environment or the active profile, if any."""
+    from prefect.settings import get_current_settings
+
+    return get_current_settings().api.url
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """In the server process, before exec: get SIGTERM when the command dies (Linux)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _launch(port: int) -> subprocess.Popen:
+    """The command Prefect runs for its temporary server, in a new session."""
+    import prefect
+    from prefect.settings import get_current_settings
+
+    settings = get_current_settings().to_environment_variables(exclude_unset=True)
+    env = {**os.environ, **settings, "PREFECT_UI_ENABLED": "0"}
+    env |= {"PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+    command = [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parents[1])]
+    command += ["--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--log-level", "error", "--lifespan", "on"]
+    return subprocess.Popen(command, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+
+
+def _wait_ready(process: subprocess.Popen, url: str, timeout: float) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    with httpx.Client() as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise TrainflowError(f"the temporary Prefect server exited ({process.returncode})")
+            with contextlib.suppress(httpx.TransportError):
+                if client.get(f"{url}/health").status_code == 200:
+                    return
+            time.sleep(HEALTH_POLL_SECONDS)
+    raise TrainflowError(f"the temporary Prefect server at {url} did not start in {timeout:g} s")
+
+
+def flush_logs() -> None:
+    """Send the run's queued log lines while the server still listens."""
+    from prefect.logging.handlers import APILogHandler
+
+    with contextlib.suppress(Exception):
+        APILogHandler().flush()
+
+
+class TemporaryServer:
+    """Started at once; `serving()` waits until it answers and points Prefect at it."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/api"
+        self.process = _launch(self.port)
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[str]:
+        from prefect.settings import (
+            PREFECT_API_URL,
+            PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+            temporary_settings,
+        )
+
+        try:
+            timeout = PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+            _wait_ready(self.process, self.url, timeout)
+            os.environ[TEMPORARY_SERVER] = "1"
+            with temporary_settings(updates={PREFECT_API_URL: self.url}):
+                yield self.url
+        finally:
+            os.environ.pop(TEMPORARY_SERVER, None)
+            flush_logs()
+            self.stop()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_early() -> TemporaryServer | None:
+    """Start a temporary server now, before the run's imports, unless PREFECT_API_URL is set.
+
+    Settings come from a profile too; `needed` stops the server when one configures an API.
+    """
+    return None if os.environ.get("PREFECT_API_URL") else TemporaryServer()
+
+
+def needed(server: TemporaryServer | None) -> TemporaryServer | None:
+    """The server, or None (stopped) when Prefect's settings name an API to use."""
+    if server is not None and configured_api():
+        server.stop()
+        return None
+    return server

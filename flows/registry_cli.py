@@ -13,7 +13,10 @@ from tasks.common.errors import TrainflowError
 
 models_app = typer.Typer(help="The model registry (GTO versions and stages).")
 
-Ref = Annotated[str, typer.Argument(help="A version (v0.1.0) or a stage (prod, staging).")]
+Ref = Annotated[
+    str,
+    typer.Argument(metavar="VERSION|STAGE", help="A version (v0.1.0) or a stage (prod, staging)."),
+]
 
 
 def artifact(workspace: Path) -> str:
@@ -59,7 +62,7 @@ def models_show(ref: Ref, as_json: AsJson = False, workspace: Workspace = Path("
 @models_app.command("promote")
 def models_promote(
     ref: Ref,
-    to: Annotated[str, typer.Option("--to", help="Stage to assign.")] = "prod",
+    to: Annotated[str, typer.Option("--to", metavar="STAGE", help="Stage to assign.")] = "prod",
     workspace: Workspace = Path("."),
 ) -> None:
     """Assign a stage (prod by default) to a version."""
@@ -91,7 +94,9 @@ def models_rollback(workspace: Workspace = Path(".")) -> None:
 @models_app.command("get")
 def models_get(
     ref: Ref,
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the model files to.")],
+    out: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Folder to write the model files to.")
+    ],
     workspace: Workspace = Path("."),
 ) -> None:
     """Fetch the model files of a version or stage from the DVC cache or remote."""
@@ -109,16 +114,21 @@ def models_get(
 
 
 def predict(
-    source: Annotated[Path, typer.Argument(help="CSV/Parquet file or image folder (raw input).")],
-    model: Annotated[str, typer.Option("--model", help="Version or stage.")] = "prod",
+    source: Annotated[
+        Path, typer.Argument(metavar="INPUT", help="CSV/Parquet file or image folder (raw input).")
+    ],
+    model: Annotated[
+        str, typer.Option("--model", metavar="VERSION|STAGE", help="Version or stage.")
+    ] = "prod",
     out: Annotated[
-        Path | None, typer.Option("--out", help="CSV to write (default stdout).")
+        Path | None, typer.Option("--out", metavar="FILE", help="CSV to write (default stdout).")
     ] = None,
     workspace: Workspace = Path("."),
 ) -> None:
     """Batch prediction with a registered model: labels and class probabilities."""
     import tempfile
 
+    from flows.console import quiet_native
     from flows.predict import predict as run_predict
     from tasks.common.params import load_params
     from tasks.registry.files import fetch_model
@@ -127,7 +137,7 @@ def predict(
     try:
         params = load_params(workspace / "params.yaml")
         version = resolve(workspace, params.register_.artifact, model)
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, quiet_native():
             folder = fetch_model(workspace, params, version, Path(tmp) / "model")
             table = run_predict(folder, source)
     except TrainflowError as err:

@@ -1,4 +1,5 @@
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,27 @@ def test_write_overrides_keeps_comments_and_refuses_bad_values(tmp_path):
     with pytest.raises(ParamsError):
         write_overrides(path, ["train.epochs=-1"])
     assert "epochs: 5" in path.read_text()
+
+
+def test_write_overrides_changes_only_the_overridden_lines():
+    """`--set` rewrites params.yaml as a person would: one value changed, nulls stay `null`."""
+    original = (ROOT / "params.yaml").read_text()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "params.yaml"
+        path.write_text(original)
+        write_overrides(path, ["train.epochs=5", "validate.drift.reference=null"])
+        written = path.read_text().splitlines()
+    assert len(written) == len(original.splitlines())
+    changed = [
+        (before, after)
+        for before, after in zip(original.splitlines(), written, strict=True)
+        if before != after
+    ]
+    assert changed == [
+        (line, line.replace("epochs: 30", "epochs: 5"))
+        for line in original.splitlines()
+        if line.startswith("  epochs: 30")
+    ]
 
 
 SECTIONS = {"paths", "data", "validate", "prepare", "train", "evaluate", "register", "flow"}

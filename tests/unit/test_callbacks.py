@@ -76,7 +76,7 @@ def _progress(artifact_id) -> float:
     return float(artifact.data)
 
 
-def test_progress_artifact_follows_the_epochs_on_a_real_server(prefect_api):
+def test_progress_artifact_follows_the_epochs_on_a_real_server(prefect_api, monkeypatch):
     from prefect import flow
     from prefect.artifacts import create_progress_artifact
 
@@ -85,6 +85,7 @@ def test_progress_artifact_follows_the_epochs_on_a_real_server(prefect_api):
         return create_progress_artifact(progress=0.0, key="training-progress")
 
     artifact_id = retrain()
+    monkeypatch.setenv("PREFECT_API_URL", prefect_api)  # what the flow hands the train stage
     seen = []
 
     class Probe(keras.callbacks.Callback):
@@ -96,12 +97,10 @@ def test_progress_artifact_follows_the_epochs_on_a_real_server(prefect_api):
     assert _progress(artifact_id) == 100.0  # training ended (e.g. early stopping): done
 
 
-def test_unreachable_prefect_warns_once_and_training_goes_on(caplog):
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
+def test_unreachable_prefect_warns_once_and_training_goes_on(caplog, monkeypatch):
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
     callback = ProgressArtifact("00000000-0000-0000-0000-000000000000", epochs=3)
-    unreachable = temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"})
-    with unreachable, caplog.at_level(logging.WARNING, logger="trainflow.train"):
+    with caplog.at_level(logging.WARNING, logger="trainflow.train"):
         history = _fit([callback])
     assert len(history.history["loss"]) == 3
     warnings = [r for r in caplog.records if "progress artifact" in r.getMessage()]

@@ -180,15 +180,15 @@ def spread(values: list[float]) -> dict[str, float]:
     }
 
 
-def figure(name: str, ratios: list[float], goal: float, detail: dict | None = None) -> dict:
+def figure(name: str, ratios: list[float], goal: float | None, detail: dict | None = None) -> dict:
     """One row of the results table: min/median/max of a ratio and whether the median meets
-    its goal (every goal here is an upper bound)."""
+    its goal (every goal here is an upper bound; None: a reference figure, no goal)."""
     summary = spread(ratios)
     return {
         "figure": name,
         **summary,
-        "goal": f"<= {goal:g}",
-        "met": summary["median"] <= goal,
+        "goal": "" if goal is None else f"<= {goal:g}",
+        "met": None if goal is None else summary["median"] <= goal,
         "repeats": len(ratios),
         **({"detail": detail} if detail else {}),
     }

@@ -20,7 +20,7 @@ from tasks.common.errors import ParamsError, RegistryError, stage_entry
 from tasks.common.io import read_json, write_json
 from tasks.common.params import Params, SliceGate, load_params
 from tasks.common.signature import differences, signature_of
-from tasks.evaluate.gate import decide, mismatch, refusal, significance_check, slice_checks
+from tasks.evaluate.gate import decide, mismatch, significance_check, slice_checks
 from tasks.evaluate.scoring import curves, metrics, predictions
 from tasks.model.inputs import Splits, load_splits
 
@@ -129,14 +129,13 @@ def run(params: Params) -> dict:
         frame.to_csv(reports / "curves" / f"{name}.csv", index=False)
     write_json(reports / "metrics.json", scores)
     write_json(reports / "gate.json", verdict)
-    word = "blessed" if verdict["blessed"] else "REFUSED"
+    failed = [c["check"] for c in verdict["checks"] if not c["passed"]]
+    word = f"REFUSED ({', '.join(failed)}; {reports / 'gate.json'})" if failed else "blessed"
     against = f" against champion {verdict['champion']}" if verdict["champion"] else ""
     print(
         f"evaluate: accuracy {scores['accuracy']:.4f}, macro-F1 {scores['macro_f1']:.4f}:"
         f" {word}{against}"
     )
-    if not verdict["blessed"]:
-        print(f"evaluate: {refusal(verdict)}")
     return verdict
 
 

@@ -157,13 +157,40 @@ def say(benchmark: str, what: str, seconds: float) -> None:
 
 def stage_commands(repo: Path) -> list[tuple[str, str]]:
     """(stage, command) of dvc.yaml in dependency order, read from DVC, never a second list."""
-    from dvc.repo import Repo
+    from flows.stages import Pipeline
 
-    from flows.stages import pipeline_stages
+    pipeline = Pipeline(repo)
+    try:
+        commands = {stage.name: stage.cmd for stage in pipeline.repo.index.stages}
+        return [(name, commands[name]) for name in pipeline.stages()]
+    finally:
+        pipeline.close()
 
-    with Repo(str(repo)) as dvc_repo:
-        commands = {stage.name: stage.cmd for stage in dvc_repo.index.stages}
-    return [(name, commands[name]) for name in pipeline_stages(repo)]
+
+def run_phases(started: float, ended: float) -> dict[str, float]:
+    """Where the latest `trainflow run` on this benchmark's Prefect server spent its time.
+
+    From its Prefect records: start-up (process start to flow run start: imports, flow run
+    creation), each task (a stage through DVC, or the registration), the flow's time outside
+    its tasks, and shut-down (flow run end to process exit). `started`/`ended` are wall-clock
+    times (time.time()) of the process.
+    """
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as client:
+        (run,) = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)
+        ran = FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))
+        tasks = [t for t in client.read_task_runs(flow_run_filter=ran) if t.end_time]
+    flow_start, flow_end = run.start_time.timestamp(), run.end_time.timestamp()
+    phases = {"start-up": flow_start - started}
+    for task in sorted(tasks, key=lambda t: t.start_time):
+        phases[f"task {task.name}"] = (task.end_time - task.start_time).total_seconds()
+    inside = sum(v for k, v in phases.items() if k.startswith("task "))
+    phases["flow outside tasks"] = flow_end - flow_start - inside
+    phases["shut-down"] = ended - flow_end
+    return {name: round(value, 3) for name, value in phases.items()}
 
 
 def rotated(items: list[str], turn: int) -> list[str]:

@@ -9,6 +9,7 @@ absolute times are reported, since a user waits for seconds, not ratios.
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 from bench.common import (
@@ -22,6 +23,7 @@ from bench.common import (
     prefect_server,
     repeats,
     rotated,
+    run_phases,
     say,
     spread,
 )
@@ -30,11 +32,16 @@ GOAL = 1.5
 RETRAINED = "Running stage 'train'"
 
 
-def nothing_ran(runner: list[str], repo: Path, env: dict[str, str]) -> float:
-    """Seconds of one run, refusing a run that retrained (it would not be a no-op)."""
+def nothing_ran(runner: list[str], repo: Path, env: dict[str, str], profile: dict) -> float:
+    """Seconds of one run, refusing a run that retrained (it would not be a no-op); the
+    flow's phases (from its Prefect records) go to `profile`."""
+    started = time.time()
     done = measure(runner, repo, env)
     if RETRAINED in done.output:
         raise BenchError(f"{' '.join(runner)} retrained: the workspace was not up to date")
+    if runner[0].endswith("trainflow"):
+        for name, seconds in run_phases(started, started + done.seconds).items():
+            profile.setdefault(name, []).append(seconds)
     return done.seconds
 
 
@@ -44,20 +51,31 @@ def main() -> dict:
         "dvc repro": [str(BIN / "dvc"), "repro"],
     }
     seconds: dict[str, list[float]] = {name: [] for name in runners}
+    profile: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-noop-") as tmp, prefect_server() as api:
         env = base_env(PREFECT_API_URL=api)
         repo = fresh_workspace(Path(tmp) / "repo", QUICK)
         measure(runners["trainflow run"], repo, env)  # trains and registers: the up-to-date state
         for turn in range(repeats()):
             for name in rotated(list(runners), turn):
-                seconds[name].append(nothing_ran(runners[name], repo, env))
+                seconds[name].append(nothing_ran(runners[name], repo, env, profile))
                 say("noop", f"repeat {turn + 1}, {name}", seconds[name][-1])
     flow, dvc = seconds["trainflow run"], seconds["dvc repro"]
     detail = {"seconds": spread(flow), "baseline_seconds": spread(dvc)}
     ratios = [f / d for f, d in zip(flow, dvc, strict=True)]
+    phases = [
+        figure(
+            f"phase: {name} / no-op dvc repro",
+            [p / d for p, d in zip(values, dvc, strict=True)],
+            None,
+            {"seconds": spread(values)},
+        )
+        for name, values in profile.items()
+        if len(values) == len(dvc)
+    ]
     return {
         "name": "noop",
-        "figures": [figure("no-op trainflow run / no-op dvc repro", ratios, GOAL, detail)],
+        "figures": [figure("no-op trainflow run / no-op dvc repro", ratios, GOAL, detail), *phases],
         "params": QUICK,
         "notes": "one trained and registered workspace; Prefect server already running",
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from bench.common import (
     prefect_server,
     repeats,
     rotated,
+    run_phases,
     say,
     spread,
     stage_commands,
@@ -35,13 +37,33 @@ GOALS = {"flow, server running": 1.10, "flow, no server": 1.25, "dvc repro": Non
 WARM_UP = "from prefect import flow; flow(lambda: None)()"
 
 
+PROFILE: dict[str, list[float]] = {}  # seconds of each phase, over the repeats
+
+
+def keep(phases: dict[str, float]) -> None:
+    for name, seconds in phases.items():
+        PROFILE.setdefault(name, []).append(seconds)
+
+
 def bare_stages(repo: Path, env: dict[str, str]) -> float:
     """Every stage command of dvc.yaml in order, each as its own process, as DVC runs it."""
-    return sum(measure(command, repo, env).seconds for _, command in stage_commands(repo))
+    seconds = {
+        f"bare {name}": measure(cmd, repo, env).seconds for name, cmd in stage_commands(repo)
+    }
+    keep(seconds)
+    return sum(seconds.values())
 
 
 def flow(repo: Path, env: dict[str, str]) -> float:
     return measure([str(BIN / "trainflow"), "run", "--no-register"], repo, env).seconds
+
+
+def profiled_flow(repo: Path, env: dict[str, str]) -> float:
+    """The flow against the benchmark's own server, with its phases read back from Prefect."""
+    started = time.time()
+    seconds = flow(repo, env)
+    keep(run_phases(started, started + seconds))
+    return seconds
 
 
 def dvc_repro(repo: Path, env: dict[str, str]) -> float:
@@ -61,6 +83,24 @@ def timings(tmp: Path, variants: dict[str, tuple[Callable, dict[str, str]]]) -> 
     return found
 
 
+def profile_figures(bare: list[float]) -> list[dict]:
+    """Where the flow's time goes (server running): each stage's task against its bare
+    command, and the time outside the stages against the whole bare pipeline."""
+    found = []
+    for name in [k.removeprefix("bare ") for k in PROFILE if k.startswith("bare ")]:
+        task, alone = PROFILE.get(f"task {name}", []), PROFILE[f"bare {name}"]
+        if len(task) == len(alone):
+            ratios = [t / b for t, b in zip(task, alone, strict=True)]
+            detail = {"seconds": spread(task), "baseline_seconds": spread(alone)}
+            found.append(figure(f"phase: stage {name} (task / bare command)", ratios, None, detail))
+    for phase in ("start-up", "flow outside tasks", "shut-down"):
+        if len(PROFILE.get(phase, [])) == len(bare):
+            ratios = [p / b for p, b in zip(PROFILE[phase], bare, strict=True)]
+            detail = {"seconds": spread(PROFILE[phase])}
+            found.append(figure(f"phase: {phase} / bare stages", ratios, None, detail))
+    return found
+
+
 def main() -> dict:
     with (
         tempfile.TemporaryDirectory(prefix="bench-orchestration-") as name,
@@ -76,7 +116,7 @@ def main() -> dict:
             tmp,
             {
                 "bare stages": (bare_stages, served),
-                "flow, server running": (flow, served),
+                "flow, server running": (profiled_flow, served),
                 "flow, no server": (flow, ephemeral),
                 "dvc repro": (dvc_repro, served),
             },
@@ -94,7 +134,7 @@ def main() -> dict:
     ]
     return {
         "name": "orchestration",
-        "figures": figures,
+        "figures": figures + profile_figures(bare),
         "params": QUICK,
         "notes": "fresh workspace per run; order rotated each repeat",
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -45,6 +46,17 @@ def quiet_prefect(verbose: bool = False) -> None:
         os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "CRITICAL"
 
 
+@contextlib.contextmanager
+def no_heartbeats() -> Iterator[None]:
+    """No flow run heartbeats for a run in a terminal: Prefect's heartbeat thread polls its
+    stop flag once a second, so every run waited up to a second more to end. (Heartbeats let
+    a server mark a vanished run crashed; a worker's runs, deployments, keep them.)"""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
 def run_flow(overrides: list[str], register: bool, workspace: Path, force: bool) -> dict:
     """The retraining flow, with a temporary Prefect server when none is configured."""
     from flows.server import needed, start_early
@@ -54,7 +66,7 @@ def run_flow(overrides: list[str], register: bool, workspace: Path, force: bool)
         from flows.retrain import retrain
 
         server = needed(server)
-        with server.serving() if server else contextlib.nullcontext():
+        with server.serving() if server else contextlib.nullcontext(), no_heartbeats():
             return retrain(
                 overrides=overrides,
                 register_blessed=register,

@@ -4,8 +4,8 @@ Users read the terminal; the Prefect UI keeps everything. So a stage's output (a
 else written to this process's stdout/stderr while it runs, DVC's own lines included) is
 captured at the file-descriptor level, where child processes write too, and sent line by line
 to the run's Prefect logs and to the terminal. The terminal is spared TensorFlow's native
-start-up chatter and the stage's final `trainflow: ...` error line, which the run's closing
-message repeats once.
+start-up chatter, and a failing stage's error message or traceback: the run's closing message
+says it once (`--verbose` shows everything).
 """
 
 from __future__ import annotations
@@ -57,11 +57,11 @@ def api_logger() -> logging.Logger:
     return _api
 
 
-def say(text: str, **run_ids: object) -> None:
+def say(text: str) -> None:
     """One line for the user: on the terminal and in the current Prefect run's logs."""
     to_terminal(text)
     with contextlib.suppress(Exception):  # outside a run there is no log to send it to
-        api_logger().info(text, extra={k: v for k, v in run_ids.items() if v})
+        api_logger().info(text)
 
 
 class StageLines:

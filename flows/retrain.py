@@ -35,7 +35,7 @@ from flows.artifacts import (
 from flows.console import StageLines, api_logger, say, to_terminal
 from flows.lock import run_lock
 from flows.server import TEMPORARY_SERVER
-from flows.skip import skipped
+from flows.skip import registration_check, skipped
 from flows.stages import Pipeline
 from tasks.common.errors import DataValidationError, ModelRefused, StageError, TrainflowError
 from tasks.common.io import read_json
@@ -141,11 +141,12 @@ def pipeline(params: Params, repo: Path, register_blessed: bool, force: bool) ->
 
     with opened(repo) as dvc:
         first, *rest = dvc.stages()
+        registered = registration_check(params, repo) if register_blessed and not force else None
         stages = run_stages(params, repo, [first], force)
         data_md5 = out_hash((repo / "dvc.lock").read_text(), INGEST, params.paths.raw) or "none"
         tag_run(flow_run.id, f"data:{data_md5.removesuffix('.dir')[:12]}")
         if not force and not dvc.stale(rest):
-            state = skipped(params, repo, stages, rest, register_blessed)
+            state = skipped(params, repo, stages, rest, registered)
             if state is not None:
                 return state
         stages |= run_stages(params, repo, rest, force)

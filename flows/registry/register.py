@@ -70,10 +70,12 @@ def write_lineage(repo: Path, params: Params, version: str, flow_run_id: str | N
     return folder
 
 
-def already_registered(repo: Path, params: Params, known: list[dict]) -> dict | None:
-    """The version whose model bytes (md5 in dvc.lock) equal the workspace's, if any."""
+def already_registered(
+    repo: Path, params: Params, known: list[dict], current: str | None = None
+) -> dict | None:
+    """The version whose model bytes (md5 in dvc.lock, or `current`) equal the workspace's."""
     path = params.paths.model
-    current = out_hash((repo / "dvc.lock").read_text(), "train", path)
+    current = current or out_hash((repo / "dvc.lock").read_text(), "train", path)
     for item in reversed(known):
         tag = f"{params.register_.artifact}@{item['version']}"
         if out_hash(show_file(repo, tag, "dvc.lock"), "train", path) == current:

@@ -11,6 +11,7 @@ dies with the command if that is killed.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import signal
 import socket
@@ -48,14 +49,15 @@ def _die_with_parent() -> None:
 
 
 def _launch(port: int) -> subprocess.Popen:
-    """The command Prefect runs for its temporary server, in a new session."""
-    import prefect
-    from prefect.settings import get_current_settings
+    """The command Prefect runs for its temporary server, in a new session.
 
-    settings = get_current_settings().to_environment_variables(exclude_unset=True)
-    env = {**os.environ, **settings, "PREFECT_UI_ENABLED": "0"}
+    Prefect is not imported here (a second): the server reads the same environment and profile
+    as this process would.
+    """
+    site = Path(importlib.util.find_spec("prefect").origin).parents[1]
+    env = {**os.environ, "PREFECT_UI_ENABLED": "0"}
     env |= {"PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
-    command = [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(prefect.__file__).parents[1])]
+    command = [sys.executable, "-m", "uvicorn", "--app-dir", str(site)]
     command += ["--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--log-level", "error", "--lifespan", "on"]
     return subprocess.Popen(command, env=env, start_new_session=True, preexec_fn=_die_with_parent)

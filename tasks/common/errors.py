@@ -21,6 +21,8 @@ class ExitCode(IntEnum):
     MODEL_REFUSED = 6
     REGISTRY = 7
     BUSY = 8
+    NOT_PUBLISHED = 9
+    REMOTE_MOVED = 10
     INTERRUPTED = 130
 
 
@@ -52,6 +54,18 @@ class RegistryError(TrainflowError):
 
 class RunBusy(TrainflowError):
     code = ExitCode.BUSY
+
+
+class PublishError(TrainflowError):
+    """A remote could not be reached or refused: the local registration stays, to push later."""
+
+    code = ExitCode.NOT_PUBLISHED
+
+
+class RemoteMoved(TrainflowError):
+    """Another worker published first: this registration was withdrawn, a rerun re-evaluates."""
+
+    code = ExitCode.REMOTE_MOVED
 
 
 def stage_entry(stage: str) -> Callable[[Callable[[], Any]], Callable[[], None]]:

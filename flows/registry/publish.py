@@ -97,23 +97,34 @@ def publish(repo: Path, params: Params) -> Published:
         RemoteMoved: another worker published first; the local registration was withdrawn.
     """
     from flows.registry.register import undo_interrupted
-    from flows.registry.withdraw import lose
 
     repo = repo.resolve()
     to = target(repo, params)
     with repo_lock(repo, "registry"):
         undo_interrupted(repo)
-        todo = plan(repo, params, to)
-        if not todo.missing and not todo.taken:
-            return Published((), to, 0)
-        if todo.moved:
-            lose(repo, params, to, todo)
-        files = upload(repo, commits(repo, todo.missing), to.dvc)
         try:
-            push_git(repo, to, todo)
-        except PublishError:
-            again = plan(repo, params, to)  # raises PublishError itself when unreachable
-            if again.moved:
-                lose(repo, params, to, again)
-            raise
+            return _publish(repo, params, to)
+        except PublishError as err:
+            raise PublishError(
+                f"{err}. Nothing was published; the registrations stay here, and "
+                "`trainflow models push` (or the next run) publishes them"
+            ) from err
+
+
+def _publish(repo: Path, params: Params, to: Target) -> Published:
+    from flows.registry.withdraw import lose
+
+    todo = plan(repo, params, to)
+    if not todo.missing and not todo.taken:
+        return Published((), to, 0)
+    if todo.moved:
+        lose(repo, params, to, todo)
+    files = upload(repo, commits(repo, todo.missing), to.dvc)
+    try:
+        push_git(repo, to, todo)
+    except PublishError:
+        again = plan(repo, params, to)  # raises PublishError itself when unreachable
+        if again.moved:
+            lose(repo, params, to, again)
+        raise
     return Published(todo.missing, to, files)

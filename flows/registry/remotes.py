@@ -88,7 +88,9 @@ def remote_refs(repo: Path, to: Target) -> dict[str, str]:
 
     listed = run_git(repo, "ls-remote", "--tags", "--heads", to.git)
     if listed.returncode:
-        raise PublishError(f"git remote '{to.git}' ({to.url}) is unreachable: {last(listed)}")
+        raise PublishError(
+            f"git remote '{to.git}' ({to.url}) is unreachable or refused access: {last(listed)}"
+        )
     pairs = (line.split("\t", 1) for line in listed.stdout.splitlines() if "\t" in line)
     return {ref: sha for sha, ref in pairs if not ref.endswith("^{}")}
 

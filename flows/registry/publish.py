@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from flows.registry.gitrepo import git, is_ancestor, repo_lock, run_git
 from flows.registry.remotes import Target, last, registry_tags, remote_refs, target
 from flows.registry.uploads import upload
 from tasks.common.errors import PublishError
 from tasks.common.params import Params
+
+BranchState = Literal["push", "current", "behind", "diverged"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class Plan:
 
     missing: tuple[str, ...]
     taken: tuple[str, ...]
-    branch: str
+    branch: BranchState
 
     @property
     def moved(self) -> bool:
@@ -48,7 +51,7 @@ class Published:
     files: int
 
 
-def branch_state(repo: Path, to: Target, refs: dict[str, str]) -> str:
+def branch_state(repo: Path, to: Target, refs: dict[str, str]) -> BranchState:
     """How HEAD relates to the remote branch it is published to."""
     theirs = refs.get(f"refs/heads/{to.branch}") if to.branch else None
     head = git(repo, "rev-parse", "HEAD")

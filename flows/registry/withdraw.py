@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from flows.registry.gitrepo import git, is_ancestor, run_git
 from flows.registry.remotes import Target
 from tasks.common.errors import RemoteMoved
 from tasks.common.params import Params
 from tasks.registry.versions import REGISTRY_DIR
+
+if TYPE_CHECKING:
+    from flows.registry.publish import Plan
 
 
 def withdraw(repo: Path, artifact: str, tags: tuple[str, ...]) -> None:
@@ -74,7 +77,7 @@ def follow(repo: Path, params: Params, to: Target) -> bool:
     return run_git(repo, "merge", "-q", "--ff-only", upstream).returncode == 0
 
 
-def lose(repo: Path, params: Params, to: Target, todo) -> NoReturn:
+def lose(repo: Path, params: Params, to: Target, todo: Plan) -> NoReturn:
     """Withdraw what cannot be published (see module doc) and raise RemoteMoved."""
     artifact = params.register_.artifact
     dropped = tuple(dict.fromkeys(todo.missing + todo.taken))

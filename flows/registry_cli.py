@@ -49,14 +49,16 @@ def models_list(as_json: AsJson = False, workspace: Workspace = Path(".")) -> No
 @models_app.command("show")
 def models_show(ref: Ref, as_json: AsJson = False, workspace: Workspace = Path(".")) -> None:
     """The model card of a version (its lineage with --json)."""
-    from tasks.registry.versions import REGISTRY_DIR, resolve
+    from tasks.registry.files import registered_file
+    from tasks.registry.versions import resolve
 
     try:
         name = artifact(workspace)
-        folder = workspace / REGISTRY_DIR / name / resolve(workspace, name, ref)
+        version = resolve(workspace, name, ref)
     except TrainflowError as err:
         raise fail(err) from None
-    typer.echo((folder / ("lineage.json" if as_json else "card.md")).read_text().rstrip())
+    text = registered_file(workspace, name, version, "lineage.json" if as_json else "card.md")
+    typer.echo((text or f"{name}@{version} has no model card (registered without one)").rstrip())
 
 
 @models_app.command("promote")
@@ -73,9 +75,10 @@ def models_promote(
         name = artifact(workspace)
         version = resolve(workspace, name, ref)
         promote(workspace, name, version, to)
+        typer.echo(f"{name}@{version} is now in {to}")
+        publish_if_asked(workspace)
     except TrainflowError as err:
         raise fail(err) from None
-    typer.echo(f"{name}@{version} is now in {to}")
 
 
 @models_app.command("rollback")
@@ -86,9 +89,43 @@ def models_rollback(workspace: Workspace = Path(".")) -> None:
     try:
         name = artifact(workspace)
         current, previous = rollback(workspace, name)
+        typer.echo(f"prod: {name}@{current} -> {name}@{previous}")
+        publish_if_asked(workspace)
     except TrainflowError as err:
         raise fail(err) from None
-    typer.echo(f"prod: {name}@{current} -> {name}@{previous}")
+
+
+def publish_if_asked(workspace: Path) -> None:
+    """With `register.push: true`, a stage assignment reaches the team's remotes too."""
+    from flows.registry.publish import publish
+    from tasks.common.params import load_params
+
+    params = load_params(workspace / "params.yaml")
+    if params.register_.push:
+        report(publish(workspace, params))
+
+
+def report(published) -> None:
+    to = published.target
+    if not published.tags:
+        typer.echo(f"nothing to publish: '{to.git}' has every registered version and stage")
+        return
+    typer.echo(
+        f"published {', '.join(published.tags)}: {published.files} files to DVC remote "
+        f"'{to.dvc}', then to git remote '{to.git}' ({to.url})"
+    )
+
+
+@models_app.command("push")
+def models_push(workspace: Workspace = Path(".")) -> None:
+    """Publish what the remotes lack: files to the DVC remote, then commits and tags to git."""
+    from flows.registry.publish import publish
+    from tasks.common.params import load_params
+
+    try:
+        report(publish(workspace, load_params(workspace / "params.yaml")))
+    except TrainflowError as err:
+        raise fail(err) from None
 
 
 @models_app.command("get")
@@ -107,7 +144,7 @@ def models_get(
     try:
         params = load_params(workspace / "params.yaml")
         version = resolve(workspace, params.register_.artifact, ref)
-        fetch_model(workspace, params, version, out)
+        fetch_model(workspace, params, version, out, params.register_.dvc_remote)
     except TrainflowError as err:
         raise fail(err) from None
     typer.echo(f"{params.register_.artifact}@{version} -> {out}")
@@ -138,7 +175,9 @@ def predict(
         params = load_params(workspace / "params.yaml")
         version = resolve(workspace, params.register_.artifact, model)
         with tempfile.TemporaryDirectory() as tmp, quiet_native():
-            folder = fetch_model(workspace, params, version, Path(tmp) / "model")
+            folder = fetch_model(
+                workspace, params, version, Path(tmp) / "model", params.register_.dvc_remote
+            )
             table = run_predict(folder, source)
     except TrainflowError as err:
         raise fail(err) from None

@@ -121,6 +121,22 @@ def register_model(params: Params, workspace: str) -> dict:
     return {"version": outcome.version, "created": True, "stages": list(outcome.stages)}
 
 
+@task(name="publish", task_run_name="publish", cache_policy=NO_CACHE, persist_result=False)
+def publish_registry(params: Params, workspace: str) -> list[str]:
+    """`register.push`: what the team's remotes lack, DVC remote first, then one git push."""
+    from flows.registry.publish import publish
+
+    published = publish(Path(workspace), params)
+    to = published.target
+    say(
+        f"publish: {', '.join(published.tags)} ({published.files} files to '{to.dvc}', "
+        f"then to '{to.git}')"
+        if published.tags
+        else f"publish: nothing to publish, '{to.git}' has every registered version"
+    )
+    return list(published.tags)
+
+
 def run_stages(params: Params, repo: Path, stages: list[str], force: bool) -> dict:
     """Each stage as a task, in order; the data checks go to the UI as soon as they exist."""
     done = {}
@@ -203,4 +219,12 @@ def retrain(
     repo = Path(workspace).resolve()
     with run_lock(repo, lock_timeout, holder=f"flow run '{flow_run.name}'"):
         params = write_overrides(repo / "params.yaml", overrides or [])
-        return pipeline(params, repo, register_blessed, force)
+        publishing = register_blessed and params.register_.push
+        if publishing:
+            from flows.registry.remotes import target
+
+            target(repo, params)  # a remote that is not set up fails now, not after training
+        outcome = pipeline(params, repo, register_blessed, force)
+        if publishing:
+            publish_registry(params, str(repo))
+        return outcome

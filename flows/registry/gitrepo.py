@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,10 +12,27 @@ from pathlib import Path
 from tasks.common.errors import RegistryError
 
 FALLBACK_AUTHOR = ("trainflow", "trainflow@localhost")
+REMOTE_TIMEOUT = 600  # seconds a fetch, ls-remote or push may take before it counts as failed
+
+
+def run_git(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run git without ever prompting: a worker has no one to type a password."""
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0")
+    try:
+        return subprocess.run(
+            ["git", *args],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=REMOTE_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(args, 124, "", f"timed out after {REMOTE_TIMEOUT} s")
 
 
 def git(repo: Path, *args: str, check: bool = True) -> str:
-    result = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
+    result = run_git(repo, *args)
     if check and result.returncode:
         raise RegistryError(f"git {' '.join(args)}: {result.stderr.strip()}")
     return result.stdout.strip()
@@ -25,6 +43,11 @@ def author(repo: Path) -> tuple[str, str]:
     name = git(repo, "config", "user.name", check=False)
     email = git(repo, "config", "user.email", check=False)
     return (name, email) if name and email else FALLBACK_AUTHOR
+
+
+def is_ancestor(repo: Path, older: str, newer: str) -> bool:
+    """True when commit `older` is in the history of `newer` (False for unknown commits)."""
+    return run_git(repo, "merge-base", "--is-ancestor", older, newer).returncode == 0
 
 
 def show_file(repo: Path, ref: str, path: str) -> str:

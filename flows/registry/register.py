@@ -20,7 +20,7 @@ from tasks.common.errors import ModelRefused
 from tasks.common.io import read_json, write_json
 from tasks.common.params import Params
 from tasks.evaluate.gate import refusal
-from tasks.registry.versions import REGISTRY_DIR, next_version, out_hash, versions
+from tasks.registry.versions import REGISTRY_DIR, champion, next_version, out_hash, versions
 
 JOURNAL = Path(".dvc/tmp/trainflow-registration.json")
 REPORTS = ("metrics.json", "gate.json", "validation.json", "train.json", "train/metrics.json")
@@ -37,8 +37,14 @@ class Registered:
 
 
 def state_paths(repo: Path, params: Params, lineage_dir: Path) -> list[str]:
-    """What a registration commits: dvc.lock, params.yaml, the small uncached reports, the
-    .gitignore files DVC writes next to cached outputs, and the version's lineage folder."""
+    """What a registration commits: the pipeline state and the version's lineage folder."""
+    lineage = str(lineage_dir.relative_to(repo))
+    return pipeline_state(repo, params) + ([lineage] if lineage_dir.exists() else [])
+
+
+def pipeline_state(repo: Path, params: Params) -> list[str]:
+    """dvc.lock, params.yaml, the small uncached reports and the .gitignore files DVC writes
+    next to cached outputs: the files that describe the workspace's outputs."""
     reports = Path(params.paths.reports)
     cached = (
         params.paths.raw,
@@ -53,7 +59,6 @@ def state_paths(repo: Path, params: Params, lineage_dir: Path) -> list[str]:
         "params.yaml",
         *(str(reports / name) for name in REPORTS),
         *(str(Path(out).parent / ".gitignore") for out in cached),
-        str(lineage_dir.relative_to(repo)),
     ]
     return [p for p in dict.fromkeys(candidates) if (repo / p).exists()]
 
@@ -97,6 +102,7 @@ def register(params: Params, repo: Path = Path("."), flow_run_id: str | None = N
         known = versions(repo, artifact)
         if same := already_registered(repo, params, known):
             return Registered(same["version"], False, (), same["commit"])
+        check_champion(repo, params, gate)
         version = next_version([v["version"] for v in known], params.register_.bump)
         head = git(repo, "rev-parse", "HEAD")
         write_json(repo / JOURNAL, {"artifact": artifact, "version": version, "head": head})
@@ -112,6 +118,20 @@ def register(params: Params, repo: Path = Path("."), flow_run_id: str | None = N
         finally:
             (repo / JOURNAL).unlink(missing_ok=True)
     return Registered(version, True, tuple(stages), commit)
+
+
+def check_champion(repo: Path, params: Params, gate: dict) -> None:
+    """Refuse a verdict against a champion that is no longer the champion: another worker's
+    registration (fetched from the remote) or a promotion may have replaced it since."""
+    artifact = params.register_.artifact
+    now = champion(repo, artifact)
+    if params.evaluate.compare_champion and gate.get("champion") != now:
+        then = f"{artifact}@{gate['champion']}" if gate.get("champion") else "no champion"
+        raise ModelRefused(
+            f"the gate compared this model with {then}, but the champion is now "
+            f"{artifact}@{now}: re-evaluate (dvc repro --force --single-item evaluate), "
+            "then register (trainflow run)"
+        )
 
 
 def undo(repo: Path, artifact: str, version: str, head: str) -> None:

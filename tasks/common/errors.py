@@ -21,6 +21,8 @@ class ExitCode(IntEnum):
     MODEL_REFUSED = 6
     REGISTRY = 7
     BUSY = 8
+    NOT_PUBLISHED = 9
+    REMOTE_MOVED = 10
     INTERRUPTED = 130
 
 
@@ -33,6 +35,8 @@ MEANINGS = {
     ExitCode.MODEL_REFUSED: "the gate refused the model, nothing was registered",
     ExitCode.REGISTRY: "registry error",
     ExitCode.BUSY: "the workspace is busy",
+    ExitCode.NOT_PUBLISHED: "registered here, not published to the remotes",
+    ExitCode.REMOTE_MOVED: "another run published first, this registration was withdrawn",
     ExitCode.INTERRUPTED: "interrupted",
 }
 
@@ -71,6 +75,18 @@ class Interrupted(TrainflowError):
     """Ctrl-C (SIGINT) reached a stage: the run stops, nothing is registered."""
 
     code = ExitCode.INTERRUPTED
+
+
+class PublishError(TrainflowError):
+    """A remote could not be reached or refused: the local registration stays, to push later."""
+
+    code = ExitCode.NOT_PUBLISHED
+
+
+class RemoteMoved(TrainflowError):
+    """Another worker published first: this registration was withdrawn, a rerun re-evaluates."""
+
+    code = ExitCode.REMOTE_MOVED
 
 
 def stage_entry(stage: str) -> Callable[[Callable[[], Any]], Callable[[], None]]:

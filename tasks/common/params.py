@@ -20,6 +20,7 @@ from tasks.common.errors import ParamsError
 
 PARAMS_FILE = "params.yaml"
 NAME_PATTERN = r"^[a-z][a-z0-9-]*[a-z0-9]$"
+REMOTE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"  # a git or DVC remote name, never an option
 
 
 class Section(BaseModel):
@@ -167,6 +168,9 @@ class RegisterParams(Section):
     bump: Literal["major", "minor", "patch"] = "minor"
     stage: str = Field("staging", pattern=NAME_PATTERN)
     auto_promote: bool = False
+    push: bool = False
+    git_remote: str = Field("origin", pattern=REMOTE_PATTERN)
+    dvc_remote: str | None = Field(None, pattern=REMOTE_PATTERN)
 
 
 class FlowParams(Section):

@@ -1,31 +1,69 @@
-"""A registered version's files: its model (DVC cache or remote) and its reference statistics."""
+"""A registered version's files: its model (DVC cache or remote) and its registry folder.
+
+Both are read at the version's tag, not from the working tree, so they work the same in the
+workspace that registered the version and in a fresh clone whose branch never held it.
+"""
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
 from pathlib import Path
 
 from tasks.common.errors import RegistryError
-from tasks.common.io import read_json
 from tasks.common.params import Params
 from tasks.registry.versions import REGISTRY_DIR, champion, check_version
+
+
+def registered_file(repo: Path, artifact: str, version: str, name: str) -> str | None:
+    """A file of `registry/<artifact>/<version>/` as committed at the version's tag."""
+    tag = f"{artifact}@{check_version(version)}"
+    path = f"{REGISTRY_DIR}/{artifact}/{version}/{name}"
+    shown = subprocess.run(
+        ["git", "show", f"refs/tags/{tag}:{path}"], cwd=repo, capture_output=True, text=True
+    )
+    return shown.stdout if shown.returncode == 0 else None
 
 
 def champion_reference(params: Params, repo: Path = Path(".")) -> dict | None:
     """Training-data statistics of the champion, for drift checks in validate."""
     version = champion(repo, params.register_.artifact)
-    path = repo / REGISTRY_DIR / params.register_.artifact / str(version) / "reference.json"
-    return read_json(path) if version and path.exists() else None
+    found = version and registered_file(repo, params.register_.artifact, version, "reference.json")
+    return json.loads(found) if found else None
 
 
-def fetch_model(repo: Path, params: Params, version: str, dest: Path) -> Path:
-    """Copy the model files of a version out of the DVC cache (or remote) into `dest`."""
+def remote_options(repo: Path, remote: str | None = None) -> dict:
+    """The workspace's DVC remote (`remote`, else the default) for reading an old version.
+
+    DVC reads a version's files with the config committed at its tag, and a version
+    registered before the team's remote was set up has none there; this checkout's config
+    (credentials from `--local` included) names where the files are now. {} without a remote.
+    """
+    from dvc.config import Config
+
+    config = Config(dvc_dir=str(repo / ".dvc"))
+    name = remote or config["core"].get("remote")
+    if not name:
+        return {}
+    if name not in config["remote"]:
+        raise RegistryError(f"DVC remote '{name}' is not configured (dvc remote list)")
+    return {"config": {"core": {"remote": name}, "remote": {name: dict(config["remote"][name])}}}
+
+
+def fetch_model(
+    repo: Path, params: Params, version: str, dest: Path, remote: str | None = None
+) -> Path:
+    """Copy the model files of a version out of the DVC cache (else the remote) into `dest`."""
     from dvc.api import DVCFileSystem
 
     tag = f"{params.register_.artifact}@{check_version(version)}"
     shutil.rmtree(dest, ignore_errors=True)
     try:
-        DVCFileSystem(str(repo), rev=tag).get(params.paths.model, str(dest), recursive=True)
+        files = DVCFileSystem(str(repo), rev=tag, **remote_options(repo, remote))
+        files.get(params.paths.model, str(dest), recursive=True)
+    except RegistryError:
+        raise
     except Exception as err:  # DVC raises many types; the user needs the version and cause
         raise RegistryError(f"{tag}: model files not found in the DVC cache/remote: {err}") from err
     return dest

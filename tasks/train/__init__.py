@@ -9,6 +9,7 @@ precision and XLA come from `tasks.train.devices`, the model and its input pipel
 
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
 import time
@@ -166,10 +167,13 @@ def run(params: Params) -> dict:
             fitted.model.save(out / "model.keras")
             write_json(out / "meta.json", meta | {"signature": signature_of(meta)})
     shutil.rmtree(backup, ignore_errors=True)
+    with contextlib.suppress(OSError):  # the cluster's per-task backups shared this folder
+        Path(p.backup_dir).rmdir()
     report = summary(params, placement, fitted, resumable, rows, seconds)
     if placement.chief:
         write_json(reports / "train.json", report)
-    print(f"train: {report['epochs_run']} epochs in {seconds:.1f}s -> {params.paths.model}")
+    where = params.paths.model if placement.chief else f"the chief's {params.paths.model}"
+    print(f"train: {report['epochs_run']} epochs in {seconds:.1f}s -> {where}")
     return report
 
 

@@ -92,12 +92,23 @@ def cluster_task() -> tuple[str, bool]:
     return f"{kind}-{index}", kind == "chief" or (kind == "worker" and index == 0 and not has_chief)
 
 
+def multi_worker_strategy():
+    """MultiWorkerMirroredStrategy when TF_CONFIG names a cluster task, else None.
+
+    It must be created before TensorFlow initialises its devices (listing logical devices
+    does): the collective ops it configures are fixed at start-up.
+    """
+    if not cluster_task()[0]:
+        return None
+    from tasks.train.cluster import MultiWorkerMirroredStrategy
+
+    return MultiWorkerMirroredStrategy()
+
+
 def strategy_for(devices: tuple[str, ...]):
-    """MultiWorkerMirrored under TF_CONFIG, Mirrored over several devices, else the default."""
+    """Mirrored over several devices of this machine, else the default strategy."""
     import tensorflow as tf
 
-    if os.environ.get("TF_CONFIG"):
-        return tf.distribute.MultiWorkerMirroredStrategy()
     if len(devices) > 1:
         return tf.distribute.MirroredStrategy(list(devices))
     return tf.distribute.get_strategy()
@@ -109,8 +120,9 @@ def place(p: TrainParams) -> Placement:
 
     gpus = tf.config.list_physical_devices("GPU")
     kind = _device_kind(p.device, gpus)
+    cluster = multi_worker_strategy()
     devices = tuple(d.name for d in tf.config.list_logical_devices(kind.upper()))
-    strategy = strategy_for(devices)
+    strategy = cluster or strategy_for(devices)
     if p.precision == "auto":
         precision = auto_precision(_capabilities(gpus)) if kind == "gpu" else "float32"
     else:

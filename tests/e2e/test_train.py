@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from tests import prepared
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,3 +118,63 @@ def test_deterministic_runs_give_identical_weights_and_metrics(tmp_path: Path):
     ]
     for first, second in zip(*weights, strict=True):
         np.testing.assert_array_equal(first, second)
+
+
+def test_two_machines_train_one_model_that_only_the_chief_writes(tmp_path: Path):
+    """Two worker processes on loopback ports (TF_CONFIG), each in its own checkout with the
+    same prepared data, as on two machines: MultiWorkerMirroredStrategy, one model."""
+    small = {
+        "epochs": 6,
+        "batch_size": 64,
+        "device": "cpu",
+        "cnn": {"filters": [16], "dense_units": 32},
+    }
+    rows = (1500, 300, 300)
+    chief, worker = (workspace(tmp_path / name, rows, **small) for name in ("chief", "worker"))
+    cluster = {"worker": [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tasks.train"],
+            cwd=folder,
+            env=env() | {"TF_CONFIG": json.dumps({"cluster": cluster, "task": task})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for folder, task in (
+            (chief, {"type": "worker", "index": 0}),
+            (worker, {"type": "worker", "index": 1}),
+        )
+    ]
+    try:
+        logs = [process.communicate(timeout=400)[0] for process in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    assert [process.returncode for process in processes] == [0, 0], logs
+    assert "train: cpu x2 (MultiWorkerMirroredStrategy)" in logs[0]
+    epochs = [
+        [line.rsplit(" ", 2)[0] for line in log.splitlines() if line.startswith("train: epoch")]
+        for log in logs
+    ]
+    assert len(epochs[0]) == 6 and epochs[0] == epochs[1]  # the same metrics on both: one model
+    report = json.loads((chief / "reports/train.json").read_text())
+    assert (report["replicas"], report["task"]) == (2, "worker-0")
+    assert (chief / "models/model/model.keras").exists()
+    assert not (worker / "models/model").exists() and not (worker / "reports").exists()
+    assert not (chief / "models/.backup").exists() and not (worker / "models/.backup").exists()
+
+    alone = workspace(tmp_path / "alone", rows, **small)
+    train(alone)
+    accuracy = [accuracy_on_test(folder) for folder in (chief, alone)]
+    assert min(accuracy) >= 0.8 and abs(accuracy[0] - accuracy[1]) <= 0.05, accuracy
+
+
+def accuracy_on_test(folder: Path) -> float:
+    from tasks.model.inputs import load_splits
+    from tasks.model.pipeline import predict_proba
+
+    splits = load_splits(folder / "data/prepared", ("test",))
+    model = keras.saving.load_model(folder / "models/model/model.keras", safe_mode=True)
+    predicted = predict_proba(model, splits.inputs("test")).argmax(1)
+    return float((predicted == splits.labels("test")).mean())

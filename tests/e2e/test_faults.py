@@ -167,7 +167,8 @@ def killed_run(workspace: Path, env: dict[str, str], kill: Kill, args: list[str]
         hooks = workspace.parent / "hooks"
         hooks.mkdir(exist_ok=True)
         (hooks / "sitecustomize.py").write_text(HOOK)
-        env = env | {"PYTHONPATH": str(hooks), "TRAINFLOW_FAULT": kill.fault}
+        path = os.pathsep.join(p for p in (str(hooks), env.get("PYTHONPATH")) if p)
+        env = env | {"PYTHONPATH": path, "TRAINFLOW_FAULT": kill.fault}
     process = start(workspace, env, ["run", *args])
     output = watch(process, kill.line, kill.delay, signal.SIGKILL)
     assert process.returncode == -signal.SIGKILL, f"{kill.name}: never hit\n{output[-3000:]}"

@@ -39,6 +39,9 @@ class DataParams(Section):
     features: list[str] | None = None
     image_size: tuple[int, int] = (8, 8)
     channels: Literal[1, 3] = 1
+    normalize_labels: bool = False
+    normalize_categories: bool = False
+    suspect_columns: Literal["exclude", "fail", "keep"] = "exclude"
 
     @field_validator("image_size")
     @classmethod

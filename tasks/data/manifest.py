@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tasks.data.columns import column_hash, row_keys
 from tasks.data.layout import list_images, table_parts
 
 IMAGE_COLUMNS = [
@@ -79,15 +80,10 @@ def image_view(images: pd.DataFrame) -> pd.DataFrame:
 
 
 def row_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """A 64-bit hash per row over `columns`; numbers are hashed as float64 so that a column
-    read as int64 from one file and float64 from another still hashes the same."""
-    present = frame[[c for c in columns if c in frame.columns]]
-    numeric = {
-        c: present[c].astype("float64")
-        for c in present.columns
-        if pd.api.types.is_numeric_dtype(present[c]) and not pd.api.types.is_bool_dtype(present[c])
-    }
-    return pd.util.hash_pandas_object(present.assign(**numeric), index=False).to_numpy()
+    """A 64-bit key per row over `columns` (`tasks.data.columns.row_keys`); numbers are hashed
+    as float64, so a column read as int64 from one file and float64 from another still agrees."""
+    present = [c for c in columns if c in frame.columns]
+    return row_keys({c: column_hash(frame[c]) for c in present}, len(frame))
 
 
 def table_batches(

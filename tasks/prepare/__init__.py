@@ -23,10 +23,12 @@ from tasks.common.errors import DataValidationError, stage_entry
 from tasks.common.io import atomic_dir, read_json, write_json
 from tasks.common.params import DataParams, Params, PrepareParams, load_params
 from tasks.common.signature import build as build_signature
+from tasks.data.columns import fold
 from tasks.data.drift import reference_stats
 from tasks.data.images import load_image
 from tasks.data.layout import raw_kind, read_raw_table
-from tasks.data.manifest import IMAGE_CATEGORICAL, IMAGE_NUMERIC, image_view, manifest, row_hashes
+from tasks.data.manifest import IMAGE_CATEGORICAL, IMAGE_NUMERIC, image_view, manifest
+from tasks.prepare.tables import table_frame
 
 SPLITS = ("train", "val", "test")
 LABEL = "label"
@@ -53,16 +55,6 @@ def split_indices(labels: pd.Series, p: PrepareParams) -> dict[str, np.ndarray]:
             f"prepare: cannot split {len(labels)} rows by class: {err}"
         ) from None
     return {"train": np.sort(train), "val": np.sort(val), "test": np.sort(test)}
-
-
-def feature_types(frame: pd.DataFrame, features: list[str]) -> dict[str, list[str]]:
-    """Numeric columns are normalised by the model; everything else is a category."""
-    numeric = [
-        c
-        for c in features
-        if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-    ]
-    return {"numeric": numeric, "categorical": [c for c in features if c not in numeric]}
 
 
 def split_groups(labels: pd.Series, keys: np.ndarray, p: PrepareParams) -> dict[str, np.ndarray]:
@@ -98,26 +90,11 @@ def check_disjoint(
         raise DataValidationError("prepare: samples leak across splits: " + "; ".join(leaks))
 
 
-def table_frame(frame: pd.DataFrame, data: DataParams) -> tuple[pd.DataFrame, dict, np.ndarray]:
-    """Drop rows without a label; return the frame, its feature typing and row hashes."""
-    features = data.features or [c for c in frame.columns if c != data.target]
-    kept = frame.loc[frame[data.target].notna(), [*features, data.target]].reset_index(drop=True)
-    keys = row_hashes(kept, features)
-    kept[data.target] = kept[data.target].astype(str)
-    types = feature_types(kept, features)
-    for column in types["categorical"]:
-        kept[column] = kept[column].astype("string")
-    meta = {
-        "target": data.target,
-        "features": types,
-        "null_targets_dropped": len(frame) - len(kept),
-    }
-    return kept, meta, keys
-
-
 def image_frame(images_root: Path, data: DataParams) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     """Decode every image to fixed-size uint8 pixels (bytes in a column), with its manifest."""
     images = manifest(images_root)
+    if data.normalize_labels:
+        images["label"] = fold(images["label"]).astype(str)
     pixels = [
         load_image(images_root / path, data.image_size, data.channels).tobytes()
         for path in images["path"]
@@ -172,6 +149,8 @@ def run(params: Params) -> dict:
             frame.iloc[idx].to_parquet(out / f"{name}.parquet", index=False)
         write_json(out / "meta.json", meta)
         write_json(out / "reference.json", stats | {"signature": meta["signature"]})
+    for column, reason in meta.get("excluded_columns", {}).items():
+        print(f"prepare: warning: column '{column}' left out of the features: {reason}")
     print(
         f"prepare: {meta['rows']} rows, {len(meta['classes'])} classes -> {params.paths.prepared}"
     )

@@ -18,14 +18,16 @@ import pandas as pd
 
 from tasks.common.errors import DataValidationError, ParamsError, stage_entry
 from tasks.common.io import write_json
-from tasks.common.params import Params, ValidateParams, load_params
+from tasks.common.params import DataParams, Params, ValidateParams, load_params
 from tasks.data.layout import raw_kind, table_parts
 from tasks.data.manifest import manifest, table_batches
 from tasks.validate import datadocs
 from tasks.validate.batches import Runner, run_batches
 from tasks.validate.champion import champion_reference, mismatch
 from tasks.validate.checks import Check, failure_lines, to_check
-from tasks.validate.tally import Tally, decide
+from tasks.validate.columns import CONSEQUENCE
+from tasks.validate.decisions import Decisions, decide
+from tasks.validate.tally import Tally
 
 LABEL = "label"
 
@@ -113,44 +115,76 @@ def expectations_for(params: Params, images: bool) -> tuple[list, str]:
     return unique(found), LABEL if images else params.data.target
 
 
-def run(params: Params) -> dict:
-    rules, raw = params.validate_, Path(params.paths.raw)
-    images = raw_kind(raw) == "image"
-    expectations, target = expectations_for(params, images)
-    features = None if images else params.data.features
-    reference = champion_reference(params)
-    tally, runner = Tally(target, features, reference), Runner()
-    results, names, files = check_raw(params, images, expectations, tally, runner)
-    checks = [to_check(result, names) for result in results]
-    kind = "image" if images else "table"
-    other = reference and mismatch(reference, kind, target, set(tally.classes), tally.columns)
-    if other:
-        tally.drift = None
-        print(f"validate: drift not measured: {other}")
-    own = decide(tally, rules, runner, names)
-    checks, results = checks + own.checks, results + own.results
-    success = all(check.success for check in checks)
-    about = {"source": params.data.source, "raw": str(raw), "files": files, "rows": tally.rows}
-    page = datadocs.publish(results, rules.suite or "trainflow", success, about)
-    report = {
-        "success": success,
+def total_rows(raw: Path, images: bool) -> int:
+    """Rows of the raw table from the Parquet footers, before reading any data."""
+    if images:
+        return 0
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(part).metadata.num_rows for part in table_parts(raw))
+
+
+def warnings(own: Decisions, data: DataParams) -> list[str]:
+    """What passed but changes what the model sees, or may be a problem: one line each."""
+    lines = [
+        f"column '{column}' {CONSEQUENCE[data.suspect_columns]}: {reason}"
+        for column, reason in own.columns["suspect"].items()
+    ]
+    lines += [
+        f"'{column}' values merged, one per spelling group: {'; '.join(groups[:3])}"
+        + ("; ..." if len(groups) > 3 else "")
+        for column, groups in own.columns["spellings"].items()
+    ]
+    return lines + [
+        f"drift on '{row['column']}': {row['metric']} {row['distance']} > {row['threshold']} "
+        "(validate.drift.action: warn)"
+        for row in own.drift
+        if row["verdict"] == "drift"
+    ]
+
+
+def report_of(tally: Tally, checks: list[Check], own: Decisions, other: str | None) -> dict:
+    return {
+        "success": all(check.success for check in checks),
         "rows": tally.rows,
         "null_targets_dropped": tally.null_targets,
         "checks": [check.report() for check in checks],
+        "features": own.columns["features"],
+        "suspect_columns": own.columns["suspect"],
+        "excluded_columns": own.columns["excluded"],
+        "spellings": own.columns["spellings"],
         "duplicates": own.duplicates,
         "drift": own.drift,
         "drift_skipped": other or None,
         "data_docs": datadocs.DOCS_INDEX,
     }
+
+
+def run(params: Params) -> dict:
+    rules, raw = params.validate_, Path(params.paths.raw)
+    images = raw_kind(raw) == "image"
+    expectations, target = expectations_for(params, images)
+    reference = champion_reference(params)
+    tally = Tally(target, params.data, reference, total_rows(raw, images))
+    runner = Runner()
+    results, names, files = check_raw(params, images, expectations, tally, runner)
+    checks = [to_check(result, names) for result in results]
+    kind = "image" if images else "table"
+    features = set(tally.features())
+    other = reference and mismatch(reference, kind, target, set(tally.classes), features)
+    if other:
+        tally.drift = None
+        print(f"validate: drift not measured: {other}")
+    own = decide(tally, rules, params.data, runner, names)
+    checks, results = checks + own.checks, results + own.results
+    report = report_of(tally, checks, own, other)
+    about = {"source": params.data.source, "raw": str(raw), "files": files, "rows": tally.rows}
+    page = datadocs.publish(results, rules.suite or "trainflow", report["success"], about)
     write_json(Path(params.paths.reports) / "validation.json", report)
-    if not success:
+    if not report["success"]:
         raise DataValidationError(f"{params.data.source}: {summary(checks, page)}")
-    for row in own.drift:
-        if row["verdict"] == "drift":
-            print(
-                f"validate: warning: drift on '{row['column']}': {row['metric']} "
-                f"{row['distance']} > {row['threshold']} (validate.drift.action: warn)"
-            )
+    for line in warnings(own, params.data):
+        print(f"validate: warning: {line}")
     print(f"validate: {len(checks)} checks passed on {tally.rows} rows; Data Docs: {page}")
     return report
 

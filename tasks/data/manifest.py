@@ -86,6 +86,13 @@ def row_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return row_keys({c: column_hash(frame[c]) for c in present}, len(frame))
 
 
+def table_rows(raw: str | os.PathLike[str]) -> int:
+    """Rows of the raw table, from the Parquet footers, before reading any data."""
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(part).metadata.num_rows for part in table_parts(raw))
+
+
 def table_batches(
     raw: str | os.PathLike[str], batch_rows: int, columns: list[str] | None = None
 ) -> Iterator[pd.DataFrame]:

@@ -20,7 +20,7 @@ from tasks.common.errors import DataValidationError, ParamsError, stage_entry
 from tasks.common.io import write_json
 from tasks.common.params import DataParams, Params, ValidateParams, load_params
 from tasks.data.layout import raw_kind, table_parts
-from tasks.data.manifest import manifest, table_batches
+from tasks.data.manifest import manifest, table_batches, table_rows
 from tasks.validate import datadocs
 from tasks.validate.batches import Runner, run_batches
 from tasks.validate.champion import champion_reference, mismatch
@@ -115,15 +115,6 @@ def expectations_for(params: Params, images: bool) -> tuple[list, str]:
     return unique(found), LABEL if images else params.data.target
 
 
-def total_rows(raw: Path, images: bool) -> int:
-    """Rows of the raw table from the Parquet footers, before reading any data."""
-    if images:
-        return 0
-    import pyarrow.parquet as pq
-
-    return sum(pq.ParquetFile(part).metadata.num_rows for part in table_parts(raw))
-
-
 def warnings(own: Decisions, data: DataParams) -> list[str]:
     """What passed but changes what the model sees, or may be a problem: one line each."""
     lines = [
@@ -165,7 +156,7 @@ def run(params: Params) -> dict:
     images = raw_kind(raw) == "image"
     expectations, target = expectations_for(params, images)
     reference = champion_reference(params)
-    tally = Tally(target, params.data, reference, total_rows(raw, images))
+    tally = Tally(target, params.data, reference, 0 if images else table_rows(raw))
     runner = Runner()
     results, names, files = check_raw(params, images, expectations, tally, runner)
     checks = [to_check(result, names) for result in results]

@@ -119,7 +119,8 @@ def _merge_counts(total: Any, part: Any) -> None:
         merged["missing_percent"] = 100 * merged["missing_count"] / rows if rows else 0.0
         merged["unexpected_percent_total"] = 100 * merged["unexpected_count"] / rows if rows else 0
         merged["unexpected_percent_nonmissing"] = merged["unexpected_percent"]
-    mostly = total.expectation_config.kwargs.get("mostly") or 1.0
+    mostly = total.expectation_config.kwargs.get("mostly")
+    mostly = 1.0 if mostly is None else mostly
     total.result, total.success = merged, 1 - share >= mostly - 1e-12
 
 

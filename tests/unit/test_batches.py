@@ -58,3 +58,9 @@ def test_a_column_missing_from_one_file_fails_the_schema_check(runner):
     parts = [pd.DataFrame({"x": [1], "y": [2]}), pd.DataFrame({"x": [3]})]
     [result] = verdicts(runner, parts, [gxe.ExpectColumnToExist(column="y")])
     assert not result.success
+
+
+def test_mostly_zero_is_kept_when_merging(runner):
+    parts = [pd.DataFrame({"x": [np.nan] * 3}), pd.DataFrame({"x": [np.nan] * 2})]
+    [result] = verdicts(runner, parts, [gxe.ExpectColumnValuesToNotBeNull(column="x", mostly=0)])
+    assert result.success and result.result["unexpected_count"] == 5

@@ -22,7 +22,8 @@ from flows.suite.profile import Profile
 from tasks.common.errors import ExitCode, TrainflowError
 from tasks.common.params import Params
 from tasks.data.layout import raw_kind, table_parts
-from tasks.data.manifest import manifest, table_batches, table_rows
+from tasks.data.manifest import manifest
+from tasks.data.tables import table_batches, table_rows
 from tasks.validate.datadocs import GX_DIR
 from tasks.validate.tally import Tally
 
@@ -163,7 +164,7 @@ def draft(params: Params) -> tuple[list, dict]:
         raise SuiteError(f"no raw data in {raw}: run `dvc repro ingest` (or `trainflow run`) first")
     profile = Profile(params.data.target)
     tally = Tally(params.data.target, params.data, None, table_rows(raw))
-    for frame in table_batches(raw, params.validate_.batch_rows):
+    for frame in table_batches(raw, params.validate_.batch_mb):
         profile.add(frame)
         tally(frame)
     about["trainflow"]["rows"] = profile.rows

@@ -75,7 +75,7 @@ class ValidateParams(Section):
     min_classes: int = Field(2, ge=2)
     min_rows_per_class: int = Field(10, ge=3)
     max_duplicate_share: float = Field(0.05, ge=0, le=1)
-    batch_rows: int = Field(100_000, ge=1_000)
+    batch_mb: float = Field(64, gt=0)
     drift: DriftParams = DriftParams()
 
 
@@ -182,6 +182,7 @@ class FlowParams(Section):
 MOVED = {
     "train.retries": "flow.train_retries",
     "train.retry_delay_seconds": "flow.retry_delay_seconds",
+    "validate.batch_rows": "validate.batch_mb (a batch is now sized in megabytes)",
 }
 
 

@@ -18,6 +18,7 @@ default), `data.normalize_labels` and `data.normalize_categories` to the third.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -60,12 +61,13 @@ def normalized(frame: pd.DataFrame, data: DataParams, features: list[str]) -> pd
 def column_hash(values: pd.Series) -> np.ndarray:
     """A 64-bit hash per value; numbers as float64, so 3 (int) and 3.0 (float) are one value."""
     if is_numeric(values):
-        values = values.astype("float64")
-    elif pd.api.types.is_bool_dtype(values):
+        return pd.util.hash_array(values.to_numpy(dtype="float64", na_value=np.nan))
+    if pd.api.types.is_bool_dtype(values):
         values = values.astype(object)
     return pd.util.hash_pandas_object(values, index=False).to_numpy()
 
 
+@functools.cache
 def _weight(column: str) -> np.uint64:
     digest = pd.util.hash_array(np.array([column], dtype=object))[0]
     return np.uint64(digest | np.uint64(1))
@@ -79,8 +81,13 @@ def row_keys(hashes: dict[str, np.ndarray], rows: int) -> np.ndarray:
     """
     keys = np.zeros(rows, dtype=np.uint64)
     for column, hashed in hashes.items():
-        keys += hashed * _weight(column)
+        add_to_keys(keys, column, hashed)
     return keys
+
+
+def add_to_keys(keys: np.ndarray, column: str, hashed: np.ndarray) -> None:
+    """Add one column's hashes to `row_keys` in place (a column at a time keeps memory low)."""
+    keys += hashed * _weight(column)
 
 
 def id_named(column: str) -> bool:
@@ -179,12 +186,17 @@ def _count(facts: Facts, values: pd.Series, missing: np.ndarray) -> None:
         example = values.loc[values.first_valid_index()]
         facts.example = example.item() if hasattr(example, "item") else example
     if facts.numeric and is_numeric(values):
-        facts.low = min(facts.low, float(values.min()))
-        facts.high = max(facts.high, float(values.max()))
-        present = values.to_numpy(dtype="float64", na_value=np.nan)[~missing]
-        facts.whole = facts.whole and bool(np.all(np.mod(present, 1) == 0))
+        numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+        facts.low = min(facts.low, float(np.nanmin(numbers)))
+        facts.high = max(facts.high, float(np.nanmax(numbers)))
+        facts.whole = facts.whole and _whole(numbers[:1000]) and _whole(numbers)
     else:
         facts.numeric = facts.whole = False
+
+
+def _whole(numbers: np.ndarray) -> bool:
+    """Whether every number is a whole one (NaN aside); a short head decides most columns."""
+    return bool(np.all((numbers == np.floor(numbers)) | np.isnan(numbers)))
 
 
 def _why(column: str, facts: Facts) -> str | None:

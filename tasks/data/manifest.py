@@ -1,4 +1,4 @@
-"""What one sample is: image manifests, sample hashes and raw tables read in batches.
+"""What one sample is: image manifests and sample hashes (and duplicates among them).
 
 Validate, prepare and `trainflow suite init` must agree on what a sample is and when two
 samples are the same (a duplicate inside the raw data, or a leak between splits), so they all
@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from tasks.data.columns import column_hash, row_keys
-from tasks.data.layout import list_images, table_parts
+from tasks.data.layout import list_images
 
 IMAGE_COLUMNS = [
     "path",
@@ -33,7 +33,6 @@ IMAGE_COLUMNS = [
 IMAGE_NUMERIC = ["intensity"]
 IMAGE_CATEGORICAL = ["size", "channels", "label"]
 MAX_EXAMPLES = 5
-READ_BUFFER = 1 << 20  # stream pages: a large row group is not decoded all at once
 
 
 def image_row(path: Path, root: Path, label: str) -> dict:
@@ -84,34 +83,6 @@ def row_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     as float64, so a column read as int64 from one file and float64 from another still agrees."""
     present = [c for c in columns if c in frame.columns]
     return row_keys({c: column_hash(frame[c]) for c in present}, len(frame))
-
-
-def table_rows(raw: str | os.PathLike[str]) -> int:
-    """Rows of the raw table, from the Parquet footers, before reading any data."""
-    import pyarrow.parquet as pq
-
-    return sum(pq.ParquetFile(part).metadata.num_rows for part in table_parts(raw))
-
-
-def table_batches(
-    raw: str | os.PathLike[str], batch_rows: int, columns: list[str] | None = None
-) -> Iterator[pd.DataFrame]:
-    """The raw table as frames of at most `batch_rows` rows, part file by part file.
-
-    Pages are streamed, so memory follows `batch_rows` even when a file is one huge row
-    group. An empty part still yields one empty frame, so its columns and types are checked.
-    """
-    import pyarrow.parquet as pq
-
-    for part in table_parts(raw):
-        source = pq.ParquetFile(part, buffer_size=READ_BUFFER, pre_buffer=False)
-        wanted = None if columns is None else [c for c in columns if c in source.schema.names]
-        if source.metadata.num_rows == 0:
-            empty = source.schema_arrow.empty_table()
-            yield (empty if wanted is None else empty.select(wanted)).to_pandas()
-            continue
-        for batch in source.iter_batches(batch_size=batch_rows, columns=wanted):
-            yield batch.to_pandas()
 
 
 def duplicate_groups(keys: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -19,6 +19,7 @@ from tasks.common.io import atomic_dir
 from tasks.common.params import DataParams, Params, load_params
 from tasks.data.csvfile import Dialect
 from tasks.data.layout import TABLE_SUFFIXES, list_images, read_table_file
+from tasks.data.tables import write_part
 
 BUILTINS = ("sklearn:digits", "sklearn:breast_cancer")
 PLAIN_CSV = Dialect("utf-8", ",").describe()
@@ -63,7 +64,7 @@ def table_files(source: Path) -> list[Path]:
 def write_table(frames: list[pd.DataFrame], out: Path) -> int:
     (out / "table").mkdir(parents=True)
     for index, frame in enumerate(frames):
-        frame.to_parquet(out / "table" / f"part-{index:05d}.parquet", index=False)
+        write_part(frame, out / "table" / f"part-{index:05d}.parquet")
     return sum(len(frame) for frame in frames)
 
 

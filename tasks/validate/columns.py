@@ -12,8 +12,8 @@ import pandas as pd
 
 from tasks.common.params import DataParams
 from tasks.data.columns import ASCII_SPACE, describe_spellings, spellings
-from tasks.validate.batches import Runner
 from tasks.validate.checks import MAX_EXAMPLES, Check
+from tasks.validate.runner import Runner
 from tasks.validate.tally import Tally
 
 CONSEQUENCE = {

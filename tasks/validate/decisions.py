@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from tasks.common.params import DataParams, DriftParams, ValidateParams
-from tasks.validate.batches import Runner
 from tasks.validate.checks import Check
 from tasks.validate.columns import spelling_checks, suspect_checks
+from tasks.validate.runner import Runner
 from tasks.validate.tally import Tally
 
 

@@ -1,7 +1,8 @@
 """Validate's own counts over the raw data, gathered batch by batch in the single pass.
 
 Rows per class, duplicated samples, drift, suspect columns and label or category spellings
-need the whole dataset, not one batch, so `Tally` counts them as the batches go by and
+need the whole dataset, not one batch, so `Tally` counts them as the batches (or slabs: some
+columns of some rows) go by and
 `tasks.validate.decisions` decides at the end. Labels and text values are counted as written
 (for the spelling check) and then normalised as `data.normalize_*` asks, so classes, sample
 keys, column facts and drift are those of the data prepare will train on.
@@ -18,14 +19,19 @@ from tasks.common.params import DataParams
 from tasks.data.columns import (
     MAX_VALUES,
     ColumnProfile,
+    add_to_keys,
     column_hash,
     fold,
     is_numeric,
     normalized,
-    row_keys,
 )
 from tasks.data.drift import DriftCounter
 from tasks.data.manifest import duplicates, image_view
+
+
+def _counts(values: pd.Series) -> dict[str, int]:
+    counts = values.value_counts()
+    return {str(value): int(n) for value, n in counts.items()}
 
 
 class Tally:
@@ -50,10 +56,10 @@ class Tally:
         self.labels: list[np.ndarray] = []
         self.drift = DriftCounter(reference) if reference else None
 
-    def __call__(self, frame: pd.DataFrame, images: bool = False) -> None:
-        labels = frame.get(self.target, pd.Series(np.nan, index=frame.index, dtype=object))
-        self._spell(self.target, labels)
-        features = [] if images else self._features(frame)
+    def __call__(self, frame: pd.DataFrame, images: bool = False, first: bool = True) -> None:
+        """Count a batch; or a slab (`tasks.data.tables.Slab`): some columns of some rows,
+        `first` for the slab of those rows that holds the label and opens their keys."""
+        written, features = frame, [] if images else self._features(frame)
         for column in features:
             if not is_numeric(frame[column]):
                 self._spell(column, frame[column])
@@ -61,19 +67,28 @@ class Tally:
             frame = normalized(frame, self.data, features)
         elif self.data.normalize_labels:
             frame = frame.assign(**{self.target: fold(frame[self.target])})
-        labels = frame.get(self.target, labels)
-        self.rows += len(frame)
-        self.null_targets += int(labels.isna().sum())
-        self.classes.update(labels.dropna().astype(str).value_counts().to_dict())
-        self.labels.append(pd.util.hash_pandas_object(labels.astype(str), index=False).to_numpy())
+        if first:
+            self._rows(written, frame, images)
         if images:
             self.keys.append(frame["hash"].to_numpy())
-        else:
-            hashes = {column: column_hash(frame[column]) for column in features}
-            self.profile.add(frame, hashes)
-            self.keys.append(row_keys(hashes, len(frame)))
+        for column in features:
+            hashed = column_hash(frame[column])
+            self.profile.add(frame, {column: hashed})
+            add_to_keys(self.keys[-1], column, hashed)
         if self.drift:
             self.drift.add(image_view(frame) if images else frame)
+
+    def _rows(self, written: pd.DataFrame, frame: pd.DataFrame, images: bool) -> None:
+        """Rows, labels (as written, and as normalised) and a fresh key per row."""
+        missing = pd.Series(np.nan, index=frame.index, dtype=object)
+        spelled = self._spell(self.target, written.get(self.target, missing))
+        labels = frame.get(self.target, missing)
+        self.rows += len(frame)
+        self.null_targets += int(labels.isna().sum())
+        self.classes.update(_counts(labels) if self.data.normalize_labels else spelled)
+        self.labels.append(pd.util.hash_pandas_object(labels.astype(str), index=False).to_numpy())
+        if not images:
+            self.keys.append(np.zeros(len(frame), dtype=np.uint64))
 
     def _features(self, frame: pd.DataFrame) -> list[str]:
         wanted = self.data.features or [c for c in frame.columns if c != self.target]
@@ -81,14 +96,16 @@ class Tally:
         self.seen.update(dict.fromkeys(present))
         return present
 
-    def _spell(self, column: str, values: pd.Series) -> None:
+    def _spell(self, column: str, values: pd.Series) -> dict[str, int]:
         """Count values as written (up to MAX_VALUES distinct ones per feature column)."""
         counts = self.spelled.setdefault(column, Counter())
         if counts is None:
-            return
-        counts.update(values.dropna().astype(str).value_counts().to_dict())
+            return {}
+        found = _counts(values)
+        counts.update(found)
         if len(counts) > MAX_VALUES and column != self.target:
             self.spelled[column] = None
+        return found
 
     def suspects(self) -> dict[str, str]:
         return self.profile.suspects()

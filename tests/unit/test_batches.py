@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.validate.batches import Runner, per_batch, run_batches
+from tasks.data.tables import Slab
+from tasks.validate.batches import per_batch, run_batches
+from tasks.validate.runner import Runner
 
 
 @pytest.fixture(scope="module")
@@ -15,11 +17,21 @@ def runner() -> Runner:
     return Runner()
 
 
+def slabs(parts: list[pd.DataFrame]) -> list[Slab]:
+    """Each part a file of its own, read as one slab of all its columns."""
+    found, offset = [], 0
+    for part in parts:
+        part.index = pd.RangeIndex(offset, offset + len(part))
+        offset += len(part)
+        found.append(Slab(part, part.iloc[:0], first=True, opens_part=True))
+    return found
+
+
 def verdicts(runner: Runner, parts: list[pd.DataFrame], expectations: list) -> list:
     whole = pd.concat(parts, ignore_index=True)
     seen: list[int] = []
     merged = run_batches(
-        parts, expectations, lambda c: whole[c], lambda f: seen.append(len(f)), runner
+        slabs(parts), expectations, lambda c: whole[c], lambda f, first: seen.append(len(f)), runner
     )
     assert seen == [len(p) for p in parts]
     return merged

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tasks.data.columns import column_hash, row_keys
+from tasks.data.columns import add_to_keys, column_hash
 from tasks.data.layout import list_images
 
 IMAGE_COLUMNS = [
@@ -81,8 +81,10 @@ def image_view(images: pd.DataFrame) -> pd.DataFrame:
 def row_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """A 64-bit key per row over `columns` (`tasks.data.columns.row_keys`); numbers are hashed
     as float64, so a column read as int64 from one file and float64 from another still agrees."""
-    present = [c for c in columns if c in frame.columns]
-    return row_keys({c: column_hash(frame[c]) for c in present}, len(frame))
+    keys = np.zeros(len(frame), dtype=np.uint64)
+    for column in (c for c in columns if c in frame.columns):
+        add_to_keys(keys, column, column_hash(frame[column]))  # one column's hashes at a time
+    return keys
 
 
 def duplicate_groups(keys: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -40,14 +40,15 @@ def split_indices(labels: pd.Series, p: PrepareParams) -> dict[str, np.ndarray]:
     from sklearn.model_selection import train_test_split
 
     positions = np.arange(len(labels))
+    classes = pd.factorize(labels, sort=True)[0]  # the classes as np.unique orders them, fast
     try:
         rest, test = train_test_split(
-            positions, test_size=p.test_size, stratify=labels, random_state=p.seed
+            positions, test_size=p.test_size, stratify=classes, random_state=p.seed
         )
         train, val = train_test_split(
             rest,
             test_size=p.val_size / (1 - p.test_size),
-            stratify=labels.iloc[rest],
+            stratify=classes[rest],
             random_state=p.seed,
         )
     except ValueError as err:
@@ -81,7 +82,9 @@ def check_disjoint(
     """
     leaks = []
     for a, b in combinations(SPLITS, 2):
-        shared = np.intersect1d(keys[splits[a]], keys[splits[b]])
+        shared = np.intersect1d(
+            pd.unique(keys[splits[a]]), pd.unique(keys[splits[b]]), assume_unique=True
+        )
         if len(shared):
             where = np.flatnonzero(np.isin(keys, shared[:MAX_EXAMPLES]))[:MAX_EXAMPLES]
             found = [names[i] if names else f"row {i}" for i in where]
@@ -141,7 +144,7 @@ def run(params: Params) -> dict:
         "kind": kind,
         "classes": sorted(frame[target].unique().tolist()),
         "rows": {name: len(idx) for name, idx in splits.items()},
-        "duplicate_samples": int(len(keys) - len(np.unique(keys))),
+        "duplicate_samples": int(len(keys) - len(pd.unique(keys))),
     }
     meta["signature"] = build_signature(meta)
     with atomic_dir(params.paths.prepared) as out:

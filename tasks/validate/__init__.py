@@ -1,12 +1,14 @@
 """Validate stage: Great Expectations checks on the raw data, before anything trains on it.
 
-Tables are checked in batches of `validate.batch_mb` megabytes, so memory stays bounded;
-image folders through a manifest (`tasks.data.manifest`). Three kinds of checks decide the verdict:
-structural expectations derived from params plus the committed suite `validate.suite`; the
-data's own shape (rows per class, duplicated samples); and, with `validate.drift.action: fail`,
-drift against the training data of the registered champion. Every run writes
-reports/validation.json and a Data Docs page; any failure exits with code 4 (DataValidationError)
-and a message that names what failed, where, and the page to open.
+Tables are checked in slabs of at most `validate.batch_mb` megabytes (`tasks.data.tables`), so
+memory stays bounded; image folders through a manifest (`tasks.data.manifest`). What decides
+the verdict: structural expectations derived from params plus the committed suite
+`validate.suite`; the data's own shape (rows per class, duplicated samples); what quietly
+ruins a model (labels or categories written several ways, suspect columns; `tasks.validate.
+columns`); and, with `validate.drift.action: fail`, drift against the training data of the
+registered champion. Every run writes reports/validation.json and a Data Docs page; any
+failure exits with code 4 (DataValidationError) and a message that names what failed, where,
+and the page to open.
 """
 
 from __future__ import annotations
@@ -46,8 +48,9 @@ def raw_batches(params: Params, images: bool) -> Iterator:
 
 def check_raw(
     params: Params, expectations: list, tally: Tally, batches: Iterator, phases: Phases
-) -> tuple[list, pd.Series | None, int]:
-    """Expectation results over the raw data; image paths for examples; files checked.
+) -> tuple[list, pd.Series | None, int, Runner]:
+    """Expectation results over the raw data; image paths for examples; files checked; and
+    the Great Expectations runner, for the stage's own checks.
 
     A table is read one batch at a time, and fully only for the columns an expectation
     needs whole; an image folder is checked through its manifest.
@@ -59,7 +62,7 @@ def check_raw(
         with phases("own counts"):
             tally(frame, images=True)
         with phases("expectations per batch"):
-            return runner.run(frame, expectations), frame["path"], len(frame)
+            return runner.run(frame, expectations), frame["path"], len(frame), runner
 
     def whole(columns: list[str]) -> pd.DataFrame:
         frames = list(table_batches(raw, budget, columns))
@@ -69,7 +72,7 @@ def check_raw(
         tally(frame, first=first)
 
     results = run_batches(batches, expectations, whole, count, runner, phases)
-    return results, None, len(table_parts(raw))
+    return results, None, len(table_parts(raw)), runner
 
 
 def summary(checks: list[Check], page: str) -> str:
@@ -127,7 +130,7 @@ def run(params: Params) -> dict:
     with phases("import great_expectations"):
         importing.join()
         expectations, _ = expectations_for(params, images)
-    results, names, files = check_raw(params, expectations, tally, batches, phases)
+    results, names, files, runner = check_raw(params, expectations, tally, batches, phases)
     checks = [to_check(result, names) for result in results]
     kind = "image" if images else "table"
     features = set(tally.features())
@@ -136,7 +139,7 @@ def run(params: Params) -> dict:
         tally.drift = None
         print(f"validate: drift not measured: {other}")
     with phases("own checks"):
-        own = decide(tally, rules, params.data, Runner(), names)
+        own = decide(tally, rules, params.data, runner, names)
     checks, results = checks + own.checks, results + own.results
     report = report_of(tally, checks, own, other)
     about = {"source": params.data.source, "raw": str(raw), "files": files, "rows": tally.rows}

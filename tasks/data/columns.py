@@ -169,7 +169,8 @@ class ColumnProfile:
 
     def contribution(self, columns: list[str]) -> np.ndarray | None:
         """What `columns` added to `row_keys`, row by row (None when nothing was added)."""
-        parts = {c: np.concatenate(self.facts[c].aligned) for c in columns if c in self.facts}
+        kept = [c for c in columns if c in self.facts and self.facts[c].aligned]
+        parts = {c: np.concatenate(self.facts[c].aligned) for c in kept}
         if not parts:
             return None
         return row_keys(parts, len(next(iter(parts.values()))))

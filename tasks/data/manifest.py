@@ -87,11 +87,22 @@ def row_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return keys
 
 
-def duplicate_groups(keys: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Samples sorted by key, and each sorted sample's group number (one per distinct key).
+def repeated_rows(keys: np.ndarray) -> np.ndarray:
+    """Positions of the samples whose key another sample shares, in row order.
 
-    Sorting keeps memory at a few bytes per sample, however large the table.
+    One sort of the keys and one hash lookup: memory stays at about 17 bytes per sample
+    beyond the keys, and the rest of the work is on the repeated samples only.
     """
+    ordered = np.sort(keys)
+    shared = pd.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    del ordered
+    if not len(shared):
+        return np.array([], dtype=np.int64)
+    return np.flatnonzero(pd.Series(keys).isin(shared).to_numpy())
+
+
+def duplicate_groups(keys: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Samples sorted by key (then label), and each sorted sample's group (one per key)."""
     order = np.lexsort((labels, keys))
     sorted_keys = keys[order]
     starts = np.ones(len(keys), dtype=bool)
@@ -110,26 +121,27 @@ def duplicates(
         max_share: the tolerated share of repeated samples.
         names: how a user finds a sample (file paths); row numbers when None.
     """
-    order, group = duplicate_groups(keys, labels)
+    rows = repeated_rows(keys)
+    order, group = duplicate_groups(keys[rows], labels[rows])
+    order = rows[order]  # positions in the whole table
     sizes = np.bincount(group)
     starts = np.flatnonzero(np.diff(group, prepend=-1))
     sorted_labels = labels[order]
-    new_label = np.ones(len(keys), dtype=bool)
+    new_label = np.ones(len(order), dtype=bool)
     new_label[1:] = (sorted_labels[1:] != sorted_labels[:-1]) | (group[1:] != group[:-1])
     labels_per_group = np.bincount(group, weights=new_label)
-    shared = np.flatnonzero(sizes > 1)
-    first_rows = np.minimum.reduceat(order, starts)[shared] if len(shared) else shared
+    first_rows = np.minimum.reduceat(order, starts) if len(starts) else starts
     examples = [
         " = ".join(names[i] if names else f"row {i}" for i in np.sort(order[group == g])[:3])
-        for g in shared[np.argsort(first_rows)][:MAX_EXAMPLES]
+        for g in np.argsort(first_rows)[:MAX_EXAMPLES]
     ]
-    repeated = len(keys) - len(sizes)
+    repeated = len(rows) - len(sizes)
     share = repeated / len(keys) if len(keys) else 0.0
     return {
         "samples": len(keys),
         "duplicate_samples": int(repeated),
-        "groups": len(shared),
-        "conflicting_labels": int((labels_per_group[shared] > 1).sum()),
+        "groups": len(sizes),
+        "conflicting_labels": int((labels_per_group > 1).sum()),
         "share": round(share, 6),
         "max_share": max_share,
         "success": share <= max_share,

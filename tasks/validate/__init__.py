@@ -23,7 +23,8 @@ from tasks.common.io import write_json
 from tasks.common.params import DataParams, Params, load_params
 from tasks.data.layout import raw_kind, table_parts
 from tasks.data.manifest import manifest
-from tasks.data.tables import table_batches, table_rows, table_slabs
+from tasks.data.slabs import table_slabs
+from tasks.data.tables import table_batches, table_rows
 from tasks.validate import datadocs
 from tasks.validate.batches import run_batches
 from tasks.validate.champion import champion_reference, mismatch

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from tasks.data.tables import Slab
+from tasks.data.slabs import Slab
 from tasks.validate.runner import Runner
 from tasks.validate.timing import Phases
 

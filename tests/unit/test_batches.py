@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.data.tables import Slab
+from tasks.data.slabs import Slab
 from tasks.validate.batches import per_batch, run_batches
 from tasks.validate.runner import Runner
 

@@ -27,6 +27,10 @@ DECIMAL_COMMA = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d*),\d+$")
 DECIMAL_POINT = re.compile(r"^[+-]?\d*\.\d+$")
 GROUPED_POINT = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
 BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+CODE_PAGES = (  # what spreadsheets export text in when not UTF-8 (Windows, East Asian)
+    *(f"cp{n}" for n in range(1250, 1259)),
+    *("cp932", "cp936", "gb18030", "cp949", "cp950", "utf_16"),
+)
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,12 @@ class Dialect:
 
 
 def encoding_of(path: Path, sample: bytes) -> str:
-    """UTF-8 (with or without BOM) when the bytes decode so, else charset-normalizer's guess."""
+    """UTF-8 (with or without BOM) when the bytes decode so, else charset-normalizer's guess
+    among the code pages spreadsheets export in (Windows-1252 when it fits as well as any).
+
+    Telling one single-byte code page from another is a guess from letter statistics; the
+    dialect ingest prints names the one used, and UTF-8 files need no guess.
+    """
     for bom, name in BOMS:
         if sample.startswith(bom):
             return name
@@ -57,13 +66,15 @@ def encoding_of(path: Path, sample: bytes) -> str:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(sample).best()
-    if best is None:
+    matches = list(from_bytes(sample, cp_isolation=list(CODE_PAGES)))
+    if not matches:
         raise DataValidationError(
             f"{path}: does not look like a text file (first bytes {sample[:24]!r}); "
             "expected a CSV file (text, one row per line) or Parquet"
         )
-    return best.encoding
+    least = min(match.percent_chaos for match in matches)
+    calm = [match.encoding for match in matches if match.percent_chaos <= least]
+    return "cp1252" if "cp1252" in calm else calm[0]
 
 
 def sample_rows(path: Path, encoding: str) -> list[str]:
@@ -163,7 +174,7 @@ def read_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
         except UnicodeDecodeError:
             from charset_normalizer import from_path
 
-            best = from_path(path).best()
+            best = from_path(path, cp_isolation=list(CODE_PAGES)).best()
             if best is None or not dialect.encoding.startswith("utf-8"):
                 raise
             dialect = Dialect(best.encoding, dialect.separator, dialect.decimal, dialect.thousands)

@@ -158,6 +158,8 @@ def test_a_messy_export_fails_on_spellings_then_trains_on_the_real_classes(works
     assert "expect_no_case_or_space_variants on column 'Tier'" in failed.stderr
     assert "'Cat '" in failed.stderr and "' Dog'" in failed.stderr
     assert "data.normalize_labels: true" in failed.stderr
+    shutil.rmtree(workspace / "data")  # outputs of the stages run by hand belong to DVC
+    shutil.rmtree(workspace / "reports")
     commit(workspace, env, "data.normalize_labels=true")
     done = trainflow(workspace, env, "run")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -165,6 +167,8 @@ def test_a_messy_export_fails_on_spellings_then_trains_on_the_real_classes(works
     assert report["excluded_columns"] == ["Bestellnummer", "Notiz"]
     meta = json.loads((workspace / "models/model/meta.json").read_text())
     assert meta["signature"]["classes"] == ["cat", "dog"]
+    reference = json.loads((workspace / "data/prepared/reference.json").read_text())
+    assert set(reference["columns"]["Farbe"]["shares"]) == {"weiß", "schwarz", "braun"}
     assert [s["column"] for s in meta["signature"]["inputs"]] == ["Gewicht", "Farbe"]
     served = trainflow(
         workspace, env, "predict", "tiere.csv", "--model", "v0.1.0", "--out", "served.csv"

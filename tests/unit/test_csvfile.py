@@ -91,3 +91,10 @@ def test_serving_reads_a_csv_exactly_as_training_does(tmp_path):
     trained_on = read_raw_table(tmp_path / "raw")
     served = read_table_file(path)
     pd.testing.assert_frame_equal(trained_on, served, check_dtype=True)
+
+
+def test_a_repetitive_windows_export_keeps_its_letters(tmp_path):
+    """Few distinct words, one of them with ß: the guess must still decode them right."""
+    rows = "\n".join(f"{i};{i},5;{['weiß', 'schwarz', 'braun'][i % 3]}" for i in range(300))
+    path = write(tmp_path, f"Nr;Gewicht;Farbe\n{rows}\n", "cp1252")
+    assert set(read_csv(path)["Farbe"]) == {"weiß", "schwarz", "braun"}

@@ -16,12 +16,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from flows.suite.profile import MAX_CATEGORIES, Profile
+from flows.suite.findings import Findings
+from flows.suite.labels import NOTE, label_expectations
+from flows.suite.profile import Profile
 from tasks.common.errors import ExitCode, TrainflowError
 from tasks.common.params import Params
 from tasks.data.layout import raw_kind, table_parts
-from tasks.data.manifest import manifest, table_batches
+from tasks.data.manifest import manifest
+from tasks.data.tables import table_batches, table_rows
 from tasks.validate.datadocs import GX_DIR
+from tasks.validate.tally import Tally
 
 DEFAULT_SUITE = "trainflow"
 MARGIN = 0.1
@@ -42,7 +46,7 @@ NOTES = {
     "nulls": "trainflow suite init: up to twice the share of nulls seen, plus 1 point.",
     "numbers": f"trainflow suite init: the range seen, widened by {MARGIN:.0%} of its span.",
     "values": "trainflow suite init: the values seen.",
-    "labels": "trainflow suite init: the labels seen; each class keeps half its share.",
+    "labels": NOTE,
     "rows": "trainflow suite init: between half and ten times the rows seen.",
     "images": "trainflow suite init: what the images seen look like.",
 }
@@ -62,20 +66,24 @@ def null_mostly(nulls: int, rows: int) -> float:
     return round(max(0.0, 1 - min(1.0, 2 * share + 0.01)), 4)
 
 
-def column_expectations(name: str, facts: dict, rows: int, label: bool) -> list:
-    """Presence, nulls, type and values of one column (a label's values: see labels)."""
+def column_expectations(name: str, facts: dict, rows: int, label: bool, suspect=False) -> list:
+    """Presence, nulls, type and values of one column (a label's values: see labels; a
+    suspect column's values are left free: tomorrow's order numbers are new ones)."""
     import great_expectations.expectations as gxe
 
     mostly = null_mostly(facts["nulls"], rows)
-    found = [
-        gxe.ExpectColumnToExist(column=name),
-        gxe.ExpectColumnValuesToNotBeNull(column=name, mostly=mostly, notes=NOTES["nulls"]),
-    ]
+    found = [gxe.ExpectColumnToExist(column=name)]
+    if mostly > 0:  # at 0 the expectation would hold for any column
+        found.append(
+            gxe.ExpectColumnValuesToNotBeNull(column=name, mostly=mostly, notes=NOTES["nulls"])
+        )
+    if rows and facts["nulls"] == rows:  # missing in every row today: no type to state
+        return found
     if facts["numeric"]:
         found.append(gxe.ExpectColumnValuesToBeInTypeList(column=name, type_list=NUMERIC_TYPES))
     else:
         found.append(gxe.ExpectColumnTypeToBe(column=name, type_=facts["dtype"]))
-    if label:
+    if label or suspect:
         return found
     if facts["numeric"] and "min" in facts:
         low, high = widened(facts)
@@ -92,33 +100,7 @@ def column_expectations(name: str, facts: dict, rows: int, label: bool) -> list:
     return found
 
 
-def label_expectations(target: str, labels: Counter) -> list:
-    """Known labels only; each class present with at least half of today's share (with many
-    classes, only present: that check needs the whole column)."""
-    import great_expectations.expectations as gxe
-
-    known = sorted(labels, key=str)
-    found = [gxe.ExpectColumnValuesToBeInSet(column=target, value_set=known, notes=NOTES["labels"])]
-    if len(known) > MAX_CATEGORIES:
-        return found + [
-            gxe.ExpectColumnDistinctValuesToContainSet(
-                column=target, value_set=known, notes=NOTES["labels"]
-            )
-        ]
-    total = sum(labels.values())
-    return found + [
-        gxe.ExpectColumnValuesToBeInSet(
-            column=target,
-            value_set=[label],
-            mostly=round(labels[label] / total / 2, 4),
-            description=f"At least {labels[label] / total / 2:.1%} of rows are class {label}.",
-            notes=NOTES["labels"],
-        )
-        for label in known
-    ]
-
-
-def table_suite(profile: Profile) -> list:
+def table_suite(profile: Profile, findings: Findings) -> list:
     import great_expectations.expectations as gxe
 
     found = [
@@ -128,11 +110,12 @@ def table_suite(profile: Profile) -> list:
         ),
     ]
     for name, facts in profile.columns.items():
-        found += column_expectations(name, facts, profile.rows, name == profile.target)
-    return found + label_expectations(profile.target, profile.labels)
+        suspect = name in findings.suspects
+        found += column_expectations(name, facts, profile.rows, name == profile.target, suspect)
+    return found + label_expectations(profile.target, profile.labels, findings.merged)
 
 
-def image_suite(images: pd.DataFrame) -> list:
+def image_suite(images: pd.DataFrame, findings: Findings) -> list:
     """Decodable files, today's channels, sizes within bounds, few duplicates, known labels."""
     import great_expectations.expectations as gxe
 
@@ -162,7 +145,8 @@ def image_suite(images: pd.DataFrame) -> list:
             column="hash", mostly=null_mostly(repeated, rows), notes=NOTES["images"]
         )
     )
-    return found + label_expectations("label", Counter(images["label"].tolist()))
+    labels = Counter(images["label"].tolist())
+    return found + label_expectations("label", labels, findings.merged)
 
 
 def draft(params: Params) -> tuple[list, dict]:
@@ -171,15 +155,21 @@ def draft(params: Params) -> tuple[list, dict]:
     about = {"trainflow": {"drafted_from": params.data.source, "raw": str(raw)}}
     if raw_kind(raw) == "image":
         images = manifest(raw / "images")
+        tally = Tally("label", params.data, None)
+        tally(images, images=True)
         about["trainflow"]["rows"] = len(images)
-        return image_suite(images), about
+        findings = Findings.of(tally, params.data)
+        return image_suite(images, findings), about | {"findings": findings}
     if not table_parts(raw):
         raise SuiteError(f"no raw data in {raw}: run `dvc repro ingest` (or `trainflow run`) first")
     profile = Profile(params.data.target)
-    for frame in table_batches(raw, params.validate_.batch_rows):
+    tally = Tally(params.data.target, params.data, None, table_rows(raw))
+    for frame in table_batches(raw, params.validate_.batch_mb):
         profile.add(frame)
+        tally(frame)
     about["trainflow"]["rows"] = profile.rows
-    return table_suite(profile), about
+    findings = Findings.of(tally, params.data)
+    return table_suite(profile, findings), about | {"findings": findings}
 
 
 def init_suite(params: Params, force: bool = False) -> Path:
@@ -198,6 +188,8 @@ def init_suite(params: Params, force: bool = False) -> Path:
             f"{path} exists; edit it, or replace it with a new draft: trainflow suite init --force"
         )
     expectations, about = draft(params)
+    for line in about.pop("findings").lines(params.data):
+        print(f"suite: warning: {line}")
     context = gx.get_context(mode="file", project_root_dir=".")
     if path.exists():
         context.suites.delete(name)

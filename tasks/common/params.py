@@ -40,6 +40,9 @@ class DataParams(Section):
     features: list[str] | None = None
     image_size: tuple[int, int] = (8, 8)
     channels: Literal[1, 3] = 1
+    normalize_labels: bool = False
+    normalize_categories: bool = False
+    suspect_columns: Literal["exclude", "fail", "keep"] = "exclude"
 
     @field_validator("image_size")
     @classmethod
@@ -73,7 +76,7 @@ class ValidateParams(Section):
     min_classes: int = Field(2, ge=2)
     min_rows_per_class: int = Field(10, ge=3)
     max_duplicate_share: float = Field(0.05, ge=0, le=1)
-    batch_rows: int = Field(100_000, ge=1_000)
+    batch_mb: float = Field(64, gt=0)
     drift: DriftParams = DriftParams()
 
 
@@ -183,6 +186,7 @@ class FlowParams(Section):
 MOVED = {
     "train.retries": "flow.train_retries",
     "train.retry_delay_seconds": "flow.retry_delay_seconds",
+    "validate.batch_rows": "validate.batch_mb (a batch is now sized in megabytes)",
 }
 
 

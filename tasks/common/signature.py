@@ -17,6 +17,7 @@ from tasks.common.errors import ParamsError
 
 IMAGE_INPUT = "image"
 NUMERIC, TEXT = "float32", "string"
+FOLDED = {"normalize": "strip+lower"}  # a text input the model trims and lower-cases itself
 SHOWN = 6
 
 
@@ -57,9 +58,12 @@ def build(meta: dict, names=input_names) -> dict:
             ]
         }
     numeric, text = meta["features"]["numeric"], meta["features"]["categorical"]
+    folded = set(meta.get("normalized", {}).get("categories", []))
     named = names([*numeric, *text])
     inputs = [{"column": c, "name": named[c], "dtype": NUMERIC, "shape": [1]} for c in numeric]
-    inputs += [{"column": c, "name": named[c], "dtype": TEXT, "shape": [1]} for c in text]
+    for column in text:
+        spec = {"column": column, "name": named[column], "dtype": TEXT, "shape": [1]}
+        inputs.append(spec | FOLDED if column in folded else spec)
     return about | {"inputs": inputs}
 
 

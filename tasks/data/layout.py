@@ -14,6 +14,8 @@ from typing import Literal
 
 import pandas as pd
 
+from tasks.common.errors import DataValidationError
+
 Kind = Literal["image", "table"]
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif"})
 TABLE_SUFFIXES = frozenset({".csv", ".parquet", ".pq"})
@@ -25,10 +27,19 @@ def raw_kind(raw: str | os.PathLike[str]) -> Kind:
 
 
 def read_table_file(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """One CSV or Parquet file. Training (ingest) and serving (`trainflow predict`) both read
+    through here, so a CSV's dialect is detected the same way on both sides."""
     path = Path(path)
     if path.suffix.lower() == ".csv":
-        return pd.read_csv(path)
-    return pd.read_parquet(path)
+        from tasks.data.csvfile import read_csv
+
+        return read_csv(path)
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(path)
+    except pa.ArrowException as err:
+        raise DataValidationError(f"{path}: not a readable Parquet file ({err})") from None
 
 
 def table_parts(raw: str | os.PathLike[str]) -> list[Path]:

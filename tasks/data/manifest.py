@@ -1,4 +1,4 @@
-"""What one sample is: image manifests, sample hashes and raw tables read in batches.
+"""What one sample is: image manifests and sample hashes (and duplicates among them).
 
 Validate, prepare and `trainflow suite init` must agree on what a sample is and when two
 samples are the same (a duplicate inside the raw data, or a leak between splits), so they all
@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from tasks.data.layout import list_images, table_parts
+from tasks.data.columns import add_to_keys, column_hash
+from tasks.data.layout import list_images
 
 IMAGE_COLUMNS = [
     "path",
@@ -32,7 +33,6 @@ IMAGE_COLUMNS = [
 IMAGE_NUMERIC = ["intensity"]
 IMAGE_CATEGORICAL = ["size", "channels", "label"]
 MAX_EXAMPLES = 5
-READ_BUFFER = 1 << 20  # stream pages: a large row group is not decoded all at once
 
 
 def image_row(path: Path, root: Path, label: str) -> dict:
@@ -79,43 +79,30 @@ def image_view(images: pd.DataFrame) -> pd.DataFrame:
 
 
 def row_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """A 64-bit hash per row over `columns`; numbers are hashed as float64 so that a column
-    read as int64 from one file and float64 from another still hashes the same."""
-    present = frame[[c for c in columns if c in frame.columns]]
-    numeric = {
-        c: present[c].astype("float64")
-        for c in present.columns
-        if pd.api.types.is_numeric_dtype(present[c]) and not pd.api.types.is_bool_dtype(present[c])
-    }
-    return pd.util.hash_pandas_object(present.assign(**numeric), index=False).to_numpy()
+    """A 64-bit key per row over `columns` (`tasks.data.columns.row_keys`); numbers are hashed
+    as float64, so a column read as int64 from one file and float64 from another still agrees."""
+    keys = np.zeros(len(frame), dtype=np.uint64)
+    for column in (c for c in columns if c in frame.columns):
+        add_to_keys(keys, column, column_hash(frame[column]))  # one column's hashes at a time
+    return keys
 
 
-def table_batches(
-    raw: str | os.PathLike[str], batch_rows: int, columns: list[str] | None = None
-) -> Iterator[pd.DataFrame]:
-    """The raw table as frames of at most `batch_rows` rows, part file by part file.
+def repeated_rows(keys: np.ndarray) -> np.ndarray:
+    """Positions of the samples whose key another sample shares, in row order.
 
-    Pages are streamed, so memory follows `batch_rows` even when a file is one huge row
-    group. An empty part still yields one empty frame, so its columns and types are checked.
+    One sort of the keys and one hash lookup: memory stays at about 17 bytes per sample
+    beyond the keys, and the rest of the work is on the repeated samples only.
     """
-    import pyarrow.parquet as pq
-
-    for part in table_parts(raw):
-        source = pq.ParquetFile(part, buffer_size=READ_BUFFER, pre_buffer=False)
-        wanted = None if columns is None else [c for c in columns if c in source.schema.names]
-        if source.metadata.num_rows == 0:
-            empty = source.schema_arrow.empty_table()
-            yield (empty if wanted is None else empty.select(wanted)).to_pandas()
-            continue
-        for batch in source.iter_batches(batch_size=batch_rows, columns=wanted):
-            yield batch.to_pandas()
+    ordered = np.sort(keys)
+    shared = pd.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    del ordered
+    if not len(shared):
+        return np.array([], dtype=np.int64)
+    return np.flatnonzero(pd.Series(keys).isin(shared).to_numpy())
 
 
 def duplicate_groups(keys: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Samples sorted by key, and each sorted sample's group number (one per distinct key).
-
-    Sorting keeps memory at a few bytes per sample, however large the table.
-    """
+    """Samples sorted by key (then label), and each sorted sample's group (one per key)."""
     order = np.lexsort((labels, keys))
     sorted_keys = keys[order]
     starts = np.ones(len(keys), dtype=bool)
@@ -134,26 +121,27 @@ def duplicates(
         max_share: the tolerated share of repeated samples.
         names: how a user finds a sample (file paths); row numbers when None.
     """
-    order, group = duplicate_groups(keys, labels)
+    rows = repeated_rows(keys)
+    order, group = duplicate_groups(keys[rows], labels[rows])
+    order = rows[order]  # positions in the whole table
     sizes = np.bincount(group)
     starts = np.flatnonzero(np.diff(group, prepend=-1))
     sorted_labels = labels[order]
-    new_label = np.ones(len(keys), dtype=bool)
+    new_label = np.ones(len(order), dtype=bool)
     new_label[1:] = (sorted_labels[1:] != sorted_labels[:-1]) | (group[1:] != group[:-1])
     labels_per_group = np.bincount(group, weights=new_label)
-    shared = np.flatnonzero(sizes > 1)
-    first_rows = np.minimum.reduceat(order, starts)[shared] if len(shared) else shared
+    first_rows = np.minimum.reduceat(order, starts) if len(starts) else starts
     examples = [
         " = ".join(names[i] if names else f"row {i}" for i in np.sort(order[group == g])[:3])
-        for g in shared[np.argsort(first_rows)][:MAX_EXAMPLES]
+        for g in np.argsort(first_rows)[:MAX_EXAMPLES]
     ]
-    repeated = len(keys) - len(sizes)
+    repeated = len(rows) - len(sizes)
     share = repeated / len(keys) if len(keys) else 0.0
     return {
         "samples": len(keys),
         "duplicate_samples": int(repeated),
-        "groups": len(shared),
-        "conflicting_labels": int((labels_per_group[shared] > 1).sum()),
+        "groups": len(sizes),
+        "conflicting_labels": int((labels_per_group > 1).sum()),
         "share": round(share, 6),
         "max_share": max_share,
         "success": share <= max_share,

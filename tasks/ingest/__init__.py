@@ -17,9 +17,12 @@ import pandas as pd
 from tasks.common.errors import DataValidationError, ParamsError, stage_entry
 from tasks.common.io import atomic_dir
 from tasks.common.params import DataParams, Params, load_params
+from tasks.data.csvfile import Dialect
 from tasks.data.layout import TABLE_SUFFIXES, list_images, read_table_file
+from tasks.data.tables import write_part
 
 BUILTINS = ("sklearn:digits", "sklearn:breast_cancer")
+PLAIN_CSV = Dialect("utf-8", ",").describe()
 
 
 def digits_png(pixels: np.ndarray) -> bytes:
@@ -61,19 +64,23 @@ def table_files(source: Path) -> list[Path]:
 def write_table(frames: list[pd.DataFrame], out: Path) -> int:
     (out / "table").mkdir(parents=True)
     for index, frame in enumerate(frames):
-        frame.to_parquet(out / "table" / f"part-{index:05d}.parquet", index=False)
+        write_part(frame, out / "table" / f"part-{index:05d}.parquet")
     return sum(len(frame) for frame in frames)
 
 
 def read_tables(files: list[Path]) -> list[pd.DataFrame]:
+    """Every source file as a frame; a CSV written other than plain UTF-8 with ',' and '.'
+    says how it was read."""
     frames = []
     for path in files:
         try:
-            frames.append(read_table_file(path))
-        except pd.errors.EmptyDataError:
-            raise DataValidationError(
-                f"data.source: {path} is empty (no header, no rows)"
-            ) from None
+            frame = read_table_file(path)
+        except DataValidationError as err:
+            raise DataValidationError(f"data.source: {err}") from None
+        dialect = frame.attrs.pop("csv_dialect", None)
+        if dialect and dialect != PLAIN_CSV:
+            print(f"ingest: {path}: read with {dialect}")
+        frames.append(frame)
     return frames
 
 

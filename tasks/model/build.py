@@ -15,6 +15,7 @@ from keras import layers, ops
 
 from tasks.common.params import CnnParams, MlpParams, TrainParams
 from tasks.common.signature import IMAGE_INPUT, numeric_inputs, text_inputs
+from tasks.model.text import FoldText
 
 
 @keras.saving.register_keras_serializable(package="trainflow")
@@ -105,9 +106,10 @@ def mlp(stats: TableStats, signature: dict, n_classes: int, p: MlpParams, l2=0.0
     for spec in text:
         name = spec["name"]
         inputs[name] = keras.Input(shape=(1,), dtype="string", name=name)
+        text = FoldText()(inputs[name]) if spec.get("normalize") else inputs[name]
         vocabulary = stats.vocabularies[spec["column"]] or ["<none>"]
         lookup = layers.StringLookup(vocabulary=vocabulary, output_mode="one_hot")
-        parts.append(layers.Reshape((len(vocabulary) + 1,))(lookup(inputs[name])))
+        parts.append(layers.Reshape((len(vocabulary) + 1,))(lookup(text)))
     x = parts[0] if len(parts) == 1 else layers.Concatenate()(parts)
     outputs = head(x, p.units, p.dropout, n_classes, l2, p.batch_norm)
     return keras.Model(inputs, outputs, name="mlp")

@@ -3,10 +3,11 @@
 Keras cannot take string columns as NumPy object arrays, and tf.data is also where batching,
 shuffling and prefetching belong, so every path that feeds the model goes through here.
 
-Training reads a prepared split straight from its Parquet file (`split_dataset`). A split whose
-uncompressed size is at most `train.cache_max_mb` is read once and kept in memory, and each
-epoch gathers shuffled batches from it by index (what `model.fit` does with NumPy arrays). A
-larger split is streamed in bounded memory: row groups in a seeded random order, rows shuffled
+Training reads a prepared split straight from its Parquet file (`split_dataset`). A split that
+fits (its tensors within `train.cache_max_mb` and half the memory free, `tasks.model.memory`)
+is read once, a column at a time, and kept in memory, and each epoch gathers shuffled batches
+from it by index (what `model.fit` does with NumPy arrays). A larger split is streamed in
+bounded memory: row groups in a seeded random order, rows shuffled
 within a window of `train.shuffle_buffer` rows, read in blocks of whole batches whose pixel
 bytes `tf.io.decode_raw` decodes in a parallel map, cut into batches, and prefetched.
 """
@@ -19,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from tasks.common.signature import TEXT
+from tasks.model.memory import hold_in_memory
 from tasks.model.reader import Batches, Split
 
 Inputs = np.ndarray | dict[str, np.ndarray]
@@ -27,12 +29,29 @@ BLOCK_BATCHES = 32  # batches read, gathered or decoded together, then cut apart
 
 def _tensors(inputs: Inputs):
     if isinstance(inputs, dict):
-        return {name: tf.constant(values) for name, values in inputs.items()}
-    return tf.constant(inputs)
+        return {name: tf.convert_to_tensor(values) for name, values in inputs.items()}
+    return tf.convert_to_tensor(inputs)
 
 
 def _rows(inputs: Inputs) -> int:
     return len(next(iter(inputs.values())) if isinstance(inputs, dict) else inputs)
+
+
+def _order(rows: int, block: int, seed: int | None) -> tf.data.Dataset:
+    """Row indices in blocks: in order, or a new permutation each pass (epoch) when seeded.
+
+    One permutation tensor per pass (8 bytes a row), not a shuffle buffer of every index,
+    which costs tf.data over a hundred bytes per row.
+    """
+    if seed is None:
+        return tf.data.Dataset.range(rows).batch(block)
+    keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+    order = keys.map(
+        lambda key: tf.random.experimental.stateless_shuffle(
+            tf.range(rows, dtype=tf.int64), seed=tf.stack([key, tf.constant(seed, tf.int64)])
+        )
+    )
+    return order.flat_map(lambda perm: tf.data.Dataset.from_tensor_slices(perm).batch(block))
 
 
 def dataset(
@@ -44,12 +63,10 @@ def dataset(
     cut into batches: a few tensor ops per block, however small the batches, and no array is
     copied into the dataset graph.
     """
-    data = _tensors(inputs) if labels is None else (_tensors(inputs), tf.constant(labels))
-    indices = tf.data.Dataset.range(_rows(inputs))
-    if seed is not None:
-        indices = indices.shuffle(_rows(inputs), seed=seed, reshuffle_each_iteration=True)
+    data = _tensors(inputs) if labels is None else (_tensors(inputs), tf.convert_to_tensor(labels))
     blocks = tf.data.Dataset.zip(
-        indices.batch(batch_size * BLOCK_BATCHES), tf.data.Dataset.from_tensors(data).repeat()
+        _order(_rows(inputs), batch_size * BLOCK_BATCHES, seed),
+        tf.data.Dataset.from_tensors(data).repeat(),
     )
     gathered = blocks.map(
         lambda index, arrays: tf.nest.map_structure(lambda a: tf.gather(a, index), arrays),
@@ -99,10 +116,19 @@ def stream(split: Split, batch_size: int, window: int, seed: int | None) -> tf.d
     return _distributable(data.prefetch(tf.data.AUTOTUNE))
 
 
+def held(split: Split) -> tuple[tf.Tensor | dict[str, tf.Tensor], tf.Tensor]:
+    """The split as tensors, read and converted one column at a time (so the peak is the
+    tensors plus one column, not the table, its arrays and the tensors together)."""
+    inputs = {name: tf.convert_to_tensor(values) for name, values in split.arrays()}
+    labels = tf.convert_to_tensor(split.read_labels())
+    return inputs["pixels"] if split.meta["kind"] == "image" else inputs, labels
+
+
 def split_dataset(
     split: Split, batch_size: int, cache_max_mb: float, window: int, seed: int | None = None
 ) -> tuple[tf.data.Dataset, bool]:
-    """The training dataset of a split and whether it is held in memory."""
-    if split.megabytes <= cache_max_mb:
-        return dataset(*split.read(), batch_size, seed), True
+    """The training dataset of a split and whether it is held in memory: when it fits both
+    `train.cache_max_mb` and half the memory free now (`tasks.model.memory`)."""
+    if hold_in_memory(split, cache_max_mb)[0]:
+        return dataset(*held(split), batch_size, seed), True
     return stream(split, batch_size, window, seed), False

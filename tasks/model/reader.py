@@ -60,16 +60,24 @@ class Split:
         if self.meta["kind"] == "image":
             blob = pixel_bytes(table["pixels"])
             return blob if raw_pixels else np.frombuffer(blob, np.uint8).reshape(-1, *self.shape)
-        inputs = {}
-        for spec in self.signature["inputs"]:
-            column = table[spec["column"]]
-            if spec["dtype"] == TEXT:
-                values = column.cast(pa.string()).fill_null("").to_numpy(zero_copy_only=False)
-                inputs[spec["name"]] = values.astype(object).reshape(-1, 1)
-            else:
-                values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
-                inputs[spec["name"]] = values.astype("float32").reshape(-1, 1)
-        return inputs
+        return {spec["name"]: column_input(table[spec["column"]], spec) for spec in self.specs}
+
+    @property
+    def specs(self) -> list[dict]:
+        return self.signature["inputs"]
+
+    def arrays(self) -> Iterator[tuple[str, np.ndarray]]:
+        """The model's inputs one at a time, each read from its own Parquet column: holding a
+        split in memory never needs the whole table and its copies at once."""
+        file = pq.ParquetFile(self.path)
+        if self.meta["kind"] == "image":
+            yield "pixels", self.inputs(file.read(columns=["pixels"]))
+            return
+        for spec in self.specs:
+            yield spec["name"], column_input(file.read(columns=[spec["column"]])[0], spec)
+
+    def read_labels(self) -> np.ndarray:
+        return self.labels(pq.ParquetFile(self.path).read(columns=[self.meta["target"]]))
 
     @property
     def shape(self) -> list[int]:
@@ -79,6 +87,15 @@ class Split:
         """The whole split in memory, as arrays (no DataFrame in between)."""
         table = pq.ParquetFile(self.path).read(columns=self.columns)
         return self.inputs(table), self.labels(table)
+
+
+def column_input(column: pa.ChunkedArray, spec: dict) -> np.ndarray:
+    """One table column as the model input `spec` names: strings or float32, as (rows, 1)."""
+    if spec["dtype"] == TEXT:
+        values = column.cast(pa.string()).fill_null("").to_numpy(zero_copy_only=False)
+        return values.astype(object).reshape(-1, 1)
+    values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    return values.astype("float32").reshape(-1, 1)
 
 
 def table_stats(split: Split, rows: int = 65_536) -> TableStats:

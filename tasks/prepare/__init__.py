@@ -23,10 +23,12 @@ from tasks.common.errors import DataValidationError, stage_entry
 from tasks.common.io import atomic_dir, read_json, write_json
 from tasks.common.params import DataParams, Params, PrepareParams, load_params
 from tasks.common.signature import build as build_signature
+from tasks.data.columns import fold
 from tasks.data.drift import reference_stats
 from tasks.data.images import load_image
 from tasks.data.layout import raw_kind, read_raw_table
-from tasks.data.manifest import IMAGE_CATEGORICAL, IMAGE_NUMERIC, image_view, manifest, row_hashes
+from tasks.data.manifest import IMAGE_CATEGORICAL, IMAGE_NUMERIC, image_view, manifest
+from tasks.prepare.tables import table_frame
 
 SPLITS = ("train", "val", "test")
 LABEL = "label"
@@ -38,14 +40,15 @@ def split_indices(labels: pd.Series, p: PrepareParams) -> dict[str, np.ndarray]:
     from sklearn.model_selection import train_test_split
 
     positions = np.arange(len(labels))
+    classes = pd.factorize(labels, sort=True)[0]  # the classes as np.unique orders them, fast
     try:
         rest, test = train_test_split(
-            positions, test_size=p.test_size, stratify=labels, random_state=p.seed
+            positions, test_size=p.test_size, stratify=classes, random_state=p.seed
         )
         train, val = train_test_split(
             rest,
             test_size=p.val_size / (1 - p.test_size),
-            stratify=labels.iloc[rest],
+            stratify=classes[rest],
             random_state=p.seed,
         )
     except ValueError as err:
@@ -53,16 +56,6 @@ def split_indices(labels: pd.Series, p: PrepareParams) -> dict[str, np.ndarray]:
             f"prepare: cannot split {len(labels)} rows by class: {err}"
         ) from None
     return {"train": np.sort(train), "val": np.sort(val), "test": np.sort(test)}
-
-
-def feature_types(frame: pd.DataFrame, features: list[str]) -> dict[str, list[str]]:
-    """Numeric columns are normalised by the model; everything else is a category."""
-    numeric = [
-        c
-        for c in features
-        if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-    ]
-    return {"numeric": numeric, "categorical": [c for c in features if c not in numeric]}
 
 
 def split_groups(labels: pd.Series, keys: np.ndarray, p: PrepareParams) -> dict[str, np.ndarray]:
@@ -89,7 +82,9 @@ def check_disjoint(
     """
     leaks = []
     for a, b in combinations(SPLITS, 2):
-        shared = np.intersect1d(keys[splits[a]], keys[splits[b]])
+        shared = np.intersect1d(
+            pd.unique(keys[splits[a]]), pd.unique(keys[splits[b]]), assume_unique=True
+        )
         if len(shared):
             where = np.flatnonzero(np.isin(keys, shared[:MAX_EXAMPLES]))[:MAX_EXAMPLES]
             found = [names[i] if names else f"row {i}" for i in where]
@@ -98,26 +93,11 @@ def check_disjoint(
         raise DataValidationError("prepare: samples leak across splits: " + "; ".join(leaks))
 
 
-def table_frame(frame: pd.DataFrame, data: DataParams) -> tuple[pd.DataFrame, dict, np.ndarray]:
-    """Drop rows without a label; return the frame, its feature typing and row hashes."""
-    features = data.features or [c for c in frame.columns if c != data.target]
-    kept = frame.loc[frame[data.target].notna(), [*features, data.target]].reset_index(drop=True)
-    keys = row_hashes(kept, features)
-    kept[data.target] = kept[data.target].astype(str)
-    types = feature_types(kept, features)
-    for column in types["categorical"]:
-        kept[column] = kept[column].astype("string")
-    meta = {
-        "target": data.target,
-        "features": types,
-        "null_targets_dropped": len(frame) - len(kept),
-    }
-    return kept, meta, keys
-
-
 def image_frame(images_root: Path, data: DataParams) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     """Decode every image to fixed-size uint8 pixels (bytes in a column), with its manifest."""
     images = manifest(images_root)
+    if data.normalize_labels:
+        images["label"] = fold(images["label"]).astype(str)
     pixels = [
         load_image(images_root / path, data.image_size, data.channels).tobytes()
         for path in images["path"]
@@ -164,7 +144,7 @@ def run(params: Params) -> dict:
         "kind": kind,
         "classes": sorted(frame[target].unique().tolist()),
         "rows": {name: len(idx) for name, idx in splits.items()},
-        "duplicate_samples": int(len(keys) - len(np.unique(keys))),
+        "duplicate_samples": int(len(keys) - len(pd.unique(keys))),
     }
     meta["signature"] = build_signature(meta)
     with atomic_dir(params.paths.prepared) as out:
@@ -172,6 +152,8 @@ def run(params: Params) -> dict:
             frame.iloc[idx].to_parquet(out / f"{name}.parquet", index=False)
         write_json(out / "meta.json", meta)
         write_json(out / "reference.json", stats | {"signature": meta["signature"]})
+    for column, reason in meta.get("excluded_columns", {}).items():
+        print(f"prepare: warning: column '{column}' left out of the features: {reason}")
     print(
         f"prepare: {meta['rows']} rows, {len(meta['classes'])} classes -> {params.paths.prepared}"
     )

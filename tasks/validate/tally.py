@@ -1,175 +1,128 @@
-"""Validate's own counts over the raw data, and the checks decided from them.
+"""Validate's own counts over the raw data, gathered batch by batch in the single pass.
 
-Rows per class, duplicated samples and drift need the whole dataset, not one batch, so they
-are counted batch by batch (`Tally`) and decided at the end. Each decision also runs as a real
-Great Expectations expectation on a small summary table (one row per class, per drift column),
-so the Data Docs page shows every check that decided the verdict, not only the suite's.
+Rows per class, duplicated samples, drift, suspect columns and label or category spellings
+need the whole dataset, not one batch, so `Tally` counts them as the batches (or slabs: some
+columns of some rows) go by and
+`tasks.validate.decisions` decides at the end. Labels and text values are counted as written
+(for the spelling check) and then normalised as `data.normalize_*` asks, so classes, sample
+keys, column facts and drift are those of the data prepare will train on.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from tasks.common.params import DriftParams, ValidateParams
+from tasks.common.params import DataParams
+from tasks.data.columns import (
+    MAX_VALUES,
+    ColumnProfile,
+    add_to_keys,
+    column_hash,
+    fold,
+    is_numeric,
+    normalized,
+)
 from tasks.data.drift import DriftCounter
-from tasks.data.manifest import duplicates, image_view, row_hashes
-from tasks.validate.batches import Runner
-from tasks.validate.checks import Check
+from tasks.data.manifest import duplicates, image_view
+
+
+def _counts(values: pd.Series) -> dict[str, int]:
+    counts = values.value_counts()
+    return {str(value): int(n) for value, n in counts.items()}
 
 
 class Tally:
-    """Counts rows, classes, missing labels, one hash per sample and drift, batch by batch."""
+    """Counts rows, classes, missing labels, spellings, column facts, one key per sample and
+    drift, batch by batch.
 
-    def __init__(self, target: str, features: list[str] | None, reference: dict | None):
-        self.target, self.features = target, features
+    Args:
+        target: the label column.
+        data: `data` params (features, normalisation, what to do with suspect columns).
+        reference: the champion's training statistics (drift), or None.
+        total_rows: rows of the whole table, known up front (see `ColumnProfile`).
+    """
+
+    def __init__(self, target: str, data: DataParams, reference: dict | None, total_rows=0):
+        self.target, self.data = target, data
         self.rows = self.null_targets = 0
         self.classes: Counter = Counter()
-        self.columns: set[str] = set()  # feature columns seen (tables)
+        self.spelled: dict[str, Counter | None] = {target: Counter()}
+        self.profile = ColumnProfile(total_rows)
+        self.seen: dict[str, None] = {}  # feature columns, in the table's order
         self.keys: list[np.ndarray] = []
         self.labels: list[np.ndarray] = []
         self.drift = DriftCounter(reference) if reference else None
 
-    def __call__(self, frame: pd.DataFrame, images: bool = False) -> None:
-        labels = frame.get(self.target, pd.Series(np.nan, index=frame.index, dtype=object))
-        self.rows += len(frame)
-        self.null_targets += int(labels.isna().sum())
-        self.classes.update(labels.dropna().astype(str).value_counts().to_dict())
-        self.labels.append(pd.util.hash_pandas_object(labels.astype(str), index=False).to_numpy())
+    def __call__(self, frame: pd.DataFrame, images: bool = False, first: bool = True) -> None:
+        """Count a batch; or a slab (`tasks.data.tables.Slab`): some columns of some rows,
+        `first` for the slab of those rows that holds the label and opens their keys."""
+        written, features = frame, [] if images else self._features(frame)
+        for column in features:
+            if not is_numeric(frame[column]):
+                self._spell(column, frame[column])
+        if not images:
+            frame = normalized(frame, self.data, features)
+        elif self.data.normalize_labels:
+            frame = frame.assign(**{self.target: fold(frame[self.target])})
+        if first:
+            self._rows(written, frame, images)
         if images:
             self.keys.append(frame["hash"].to_numpy())
-        else:
-            features = self.features or [c for c in frame.columns if c != self.target]
-            self.columns.update(features)
-            self.keys.append(row_hashes(frame, features))
+        for column in features:
+            hashed = column_hash(frame[column])
+            self.profile.add(frame, {column: hashed})
+            add_to_keys(self.keys[-1], column, hashed)
         if self.drift:
             self.drift.add(image_view(frame) if images else frame)
 
+    def _rows(self, written: pd.DataFrame, frame: pd.DataFrame, images: bool) -> None:
+        """Rows, labels (as written, and as normalised) and a fresh key per row."""
+        missing = pd.Series(np.nan, index=frame.index, dtype=object)
+        spelled = self._spell(self.target, written.get(self.target, missing))
+        labels = frame.get(self.target, missing)
+        self.rows += len(frame)
+        self.null_targets += int(labels.isna().sum())
+        self.classes.update(_counts(labels) if self.data.normalize_labels else spelled)
+        self.labels.append(pd.util.hash_pandas_object(labels.astype(str), index=False).to_numpy())
+        if not images:
+            self.keys.append(np.zeros(len(frame), dtype=np.uint64))
+
+    def _features(self, frame: pd.DataFrame) -> list[str]:
+        wanted = self.data.features or [c for c in frame.columns if c != self.target]
+        present = [c for c in wanted if c in frame.columns]
+        self.seen.update(dict.fromkeys(present))
+        return present
+
+    def _spell(self, column: str, values: pd.Series) -> dict[str, int]:
+        """Count values as written (up to MAX_VALUES distinct ones per feature column)."""
+        counts = self.spelled.setdefault(column, Counter())
+        if counts is None:
+            return {}
+        found = _counts(values)
+        counts.update(found)
+        if len(counts) > MAX_VALUES and column != self.target:
+            self.spelled[column] = None
+        return found
+
+    def suspects(self) -> dict[str, str]:
+        return self.profile.suspects()
+
+    def excluded(self) -> list[str]:
+        """Suspect columns left out of the features (`data.suspect_columns: exclude`)."""
+        return list(self.suspects()) if self.data.suspect_columns == "exclude" else []
+
+    def features(self) -> list[str]:
+        """The feature columns prepare will keep."""
+        return [c for c in self.seen if c not in set(self.excluded())]
+
     def duplicates(self, max_share: float, names: pd.Series | None) -> dict:
+        """Repeated samples over the features prepare keeps (an id column hides none)."""
         keys = np.concatenate(self.keys) if self.keys else np.array([], dtype=np.uint64)
         labels = np.concatenate(self.labels) if self.labels else np.array([], dtype=np.uint64)
+        left_out = self.profile.contribution(self.excluded())
+        if left_out is not None:
+            keys = keys - left_out
         return duplicates(keys, labels, max_share, None if names is None else names.tolist())
-
-
-def class_checks(tally: Tally, rules: ValidateParams, runner: Runner) -> tuple[list[Check], list]:
-    """At least `validate.min_classes` classes, each with `min_rows_per_class` rows; checked
-    on a table of class counts, so the label column is never held whole."""
-    import great_expectations.expectations as gxe
-
-    counts = pd.DataFrame(sorted(tally.classes.items()), columns=["class", "rows"])
-    minimum = rules.min_rows_per_class
-    expectations = [
-        gxe.ExpectColumnUniqueValueCountToBeBetween(
-            column="class",
-            min_value=rules.min_classes,
-            description=f"`{tally.target}` has at least {rules.min_classes} classes "
-            "(validate.min_classes).",
-        ),
-        gxe.ExpectColumnValuesToBeBetween(
-            column="rows",
-            min_value=minimum,
-            description=f"Every class of `{tally.target}` has at least {minimum} rows "
-            "(validate.min_rows_per_class).",
-        ),
-    ]
-    classes, rows = runner.run(counts, expectations)
-    small = counts[counts["rows"] < minimum]
-    checks = [
-        Check(
-            expectation="expect_column_unique_value_count_to_be_between",
-            column=tally.target,
-            success=bool(classes.success),
-            observed=len(counts),
-        ),
-        Check(
-            expectation="expect_min_rows_per_class",
-            column=tally.target,
-            success=bool(rows.success),
-            observed=dict(zip(counts["class"], counts["rows"].astype(int).tolist(), strict=True)),
-            examples=[f"{c}: {n} rows (< {minimum})" for c, n in small.itertuples(index=False)][:5],
-        ),
-    ]
-    return checks, [classes, rows]
-
-
-def duplicate_check(found: dict, rules: ValidateParams, runner: Runner) -> tuple[Check, object]:
-    """At most `validate.max_duplicate_share` of the samples repeat an earlier one."""
-    import great_expectations.expectations as gxe
-
-    expectation = gxe.ExpectColumnValuesToBeBetween(
-        column="duplicate_share",
-        max_value=rules.max_duplicate_share,
-        description="At most this share of samples repeat an earlier sample "
-        "(validate.max_duplicate_share).",
-    )
-    [result] = runner.run(pd.DataFrame({"duplicate_share": [found["share"]]}), [expectation])
-    check = Check(
-        expectation="expect_duplicate_share_to_be_at_most",
-        column=None,
-        success=bool(result.success),
-        observed=f"{found['duplicate_samples']} of {found['samples']} samples repeat an earlier "
-        f"one (max {rules.max_duplicate_share:.1%})",
-        unexpected_percent=round(100 * found["share"], 4),
-        examples=found["examples"],
-    )
-    return check, result
-
-
-def drift_checks(rows: list[dict], p: DriftParams, runner: Runner) -> tuple[list[Check], list]:
-    """One check per compared column; they decide the verdict only with `action: fail`."""
-    import great_expectations.expectations as gxe
-
-    table = pd.DataFrame([r for r in rows if r["distance"] is not None])
-    if table.empty:
-        return [], []
-    expectation = gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-        column_A="threshold",
-        column_B="distance",
-        or_equal=True,
-        description=f"Distance to the champion's training data within each column's threshold "
-        f"(PSI for numbers, L-infinity for categories; validate.drift.action: {p.action}).",
-    )
-    [result] = runner.run(table, [expectation])
-    if p.action == "warn":
-        return [], [result]
-    checks = [
-        Check(
-            expectation="expect_no_drift",
-            column=r["column"],
-            success=r["verdict"] != "drift",
-            observed=f"{r['metric']} {r['distance']} (threshold {r['threshold']})",
-        )
-        for r in rows
-        if r["distance"] is not None
-    ]
-    return checks, [result]
-
-
-@dataclass
-class Decisions:
-    """validate's own checks, their GX results for Data Docs, and the report's details."""
-
-    checks: list[Check]
-    results: list
-    duplicates: dict
-    drift: list[dict]
-
-
-def decide(
-    tally: Tally, rules: ValidateParams, runner: Runner, names: pd.Series | None
-) -> Decisions:
-    """Decide rows per class, duplicates and drift from what `tally` counted."""
-    classes, classes_results = class_checks(tally, rules, runner)
-    found = tally.duplicates(rules.max_duplicate_share, names)
-    repeated, repeated_result = duplicate_check(found, rules, runner)
-    drift = tally.drift.report(rules.drift) if tally.drift else []
-    drifted, drift_results = drift_checks(drift, rules.drift, runner)
-    return Decisions(
-        checks=[*classes, repeated, *drifted],
-        results=[*classes_results, repeated_result, *drift_results],
-        duplicates=found,
-        drift=drift,
-    )

@@ -118,3 +118,65 @@ def test_breast_cancer_passes_its_drafted_suite_under_dvc(workspace, plain_env):
         ["git", "status", "--porcelain", "gx"], cwd=workspace, text=True, capture_output=True
     ).stdout
     assert status == "", "validate must not rewrite committed gx/ files"
+
+
+def messy_export(path: Path, rows: int = 400) -> None:
+    """The table from the issue, as a European spreadsheet exports it: ';' between columns,
+    decimal commas, Windows-1252 text, an order number per row, an empty column, and labels
+    written several ways."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(11)
+    animal = rng.choice(["cat", "dog"], rows)
+    written = {"cat": ["cat", "Cat ", "CAT"], "dog": ["dog", " Dog"]}
+    label = [rng.choice(written[a]) for a in animal]
+    weight = np.where(animal == "cat", 4.0, 20.0) + rng.normal(0, 2, rows)
+    frame = pd.DataFrame(
+        {
+            "Bestellnummer": np.arange(70_001, 70_001 + rows),
+            "Gewicht": weight.round(2),
+            "Farbe": rng.choice(["weiß", "schwarz", "braun"], rows),
+            "Notiz": [""] * rows,
+            "Tier": label,
+        }
+    )
+    text = frame.to_csv(sep=";", decimal=",", index=False)
+    path.write_bytes(text.encode("cp1252"))
+
+
+def test_a_messy_export_fails_on_spellings_then_trains_on_the_real_classes(workspace, env):
+    from tests.conftest import FAST, trainflow
+
+    messy_export(workspace / "tiere.csv")
+    overrides = ["data.source=tiere.csv", "data.target=Tier", *FAST]
+    commit(workspace, env, *overrides)
+    ingested = stage(workspace, env, "ingest")
+    assert "tiere.csv: read with separator ';', decimal mark ','" in ingested.stdout
+    failed = stage(workspace, env, "validate")
+    assert failed.returncode == 4, failed.stdout + failed.stderr
+    assert "expect_no_case_or_space_variants on column 'Tier'" in failed.stderr
+    assert "'Cat '" in failed.stderr and "' Dog'" in failed.stderr
+    assert "data.normalize_labels: true" in failed.stderr
+    shutil.rmtree(workspace / "data")  # outputs of the stages run by hand belong to DVC
+    shutil.rmtree(workspace / "reports")
+    commit(workspace, env, "data.normalize_labels=true")
+    done = trainflow(workspace, env, "run")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((workspace / "reports/validation.json").read_text())
+    assert report["excluded_columns"] == ["Bestellnummer", "Notiz"]
+    meta = json.loads((workspace / "models/model/meta.json").read_text())
+    assert meta["signature"]["classes"] == ["cat", "dog"]
+    reference = json.loads((workspace / "data/prepared/reference.json").read_text())
+    assert set(reference["columns"]["Farbe"]["shares"]) == {"weiß", "schwarz", "braun"}
+    assert [s["column"] for s in meta["signature"]["inputs"]] == ["Gewicht", "Farbe"]
+    served = trainflow(
+        workspace, env, "predict", "tiere.csv", "--model", "v0.1.0", "--out", "served.csv"
+    )
+    assert served.returncode == 0, served.stdout + served.stderr
+    import pandas as pd
+
+    predictions = pd.read_csv(workspace / "served.csv")
+    assert len(predictions) == 400 and {"p_cat", "p_dog"} <= set(predictions.columns)
+    truth = predictions["actual"].str.strip().str.lower()
+    assert (predictions["predicted"] == truth).mean() > 0.9

@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.validate.batches import Runner, per_batch, run_batches
+from tasks.data.slabs import Slab
+from tasks.validate.batches import per_batch, run_batches
+from tasks.validate.runner import Runner
 
 
 @pytest.fixture(scope="module")
@@ -15,11 +17,21 @@ def runner() -> Runner:
     return Runner()
 
 
+def slabs(parts: list[pd.DataFrame]) -> list[Slab]:
+    """Each part a file of its own, read as one slab of all its columns."""
+    found, offset = [], 0
+    for part in parts:
+        part.index = pd.RangeIndex(offset, offset + len(part))
+        offset += len(part)
+        found.append(Slab(part, part.iloc[:0], first=True, opens_part=True))
+    return found
+
+
 def verdicts(runner: Runner, parts: list[pd.DataFrame], expectations: list) -> list:
     whole = pd.concat(parts, ignore_index=True)
     seen: list[int] = []
     merged = run_batches(
-        parts, expectations, lambda c: whole[c], lambda f: seen.append(len(f)), runner
+        slabs(parts), expectations, lambda c: whole[c], lambda f, first: seen.append(len(f)), runner
     )
     assert seen == [len(p) for p in parts]
     return merged
@@ -58,3 +70,9 @@ def test_a_column_missing_from_one_file_fails_the_schema_check(runner):
     parts = [pd.DataFrame({"x": [1], "y": [2]}), pd.DataFrame({"x": [3]})]
     [result] = verdicts(runner, parts, [gxe.ExpectColumnToExist(column="y")])
     assert not result.success
+
+
+def test_mostly_zero_is_kept_when_merging(runner):
+    parts = [pd.DataFrame({"x": [np.nan] * 3}), pd.DataFrame({"x": [np.nan] * 2})]
+    [result] = verdicts(runner, parts, [gxe.ExpectColumnValuesToNotBeNull(column="x", mostly=0)])
+    assert result.success and result.result["unexpected_count"] == 5

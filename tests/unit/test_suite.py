@@ -80,3 +80,32 @@ def test_no_raw_data_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SuiteError, match="no raw data in data/raw"):
         init_suite(params_for())
+
+
+def test_draft_names_the_quiet_killers_and_leaves_id_values_free(tmp_path, monkeypatch, capsys):
+    from tasks import validate
+    from tests.unit.test_validate_columns import animals
+    from tests.unit.test_validate_columns import params_for as animal_params
+
+    frame = animals()
+    write_table(tmp_path, frame)
+    monkeypatch.chdir(tmp_path)
+    params = animal_params(normalize_labels=True)
+    params = params.model_copy(
+        update={"validate_": params.validate_.model_copy(update={"suite": "zoo"})}
+    )
+    found = expectations(tmp_path / init_suite(params))
+    out = capsys.readouterr().out
+    assert "suite: warning: column 'order_no' looks like an identifier" in out
+    assert "validate left out of the features (data.suspect_columns)" in out
+    assert "'label' written several ways ('cat' " in out and "validate merges them" in out
+    assert ("expect_column_values_to_be_between", "order_no") not in found
+    assert ("expect_column_values_to_be_in_set", "shop") not in found
+    suite = json.loads((tmp_path / "gx/expectations/zoo.json").read_text())["expectations"]
+    cat = next(e for e in suite if "class cat" in (e.get("description") or ""))
+    assert sorted(cat["kwargs"]["value_set"]) == ["CAT", "Cat ", "cat"]
+    share = frame["label"].str.strip().str.lower().eq("cat").mean() / 2
+    assert cat["kwargs"]["mostly"] == round(share, 4)
+    tomorrow = animals(seed=4).assign(order_no=lambda f: f["order_no"] + 10_000)
+    write_table(tmp_path, tomorrow)
+    assert validate.run(params)["success"]  # new order numbers are not out of range

@@ -35,14 +35,12 @@ Overrides = Annotated[
 NoRegister = Annotated[bool, flag("--no-register", help="Never register the model.")]
 
 
-def quiet_prefect(verbose: bool = False) -> None:
-    """No telemetry; unless verbose, none of Prefect's own console lines (the run prints what
+def quiet_prefect(console: bool) -> None:
+    """No telemetry; without `console`, none of Prefect's own console lines (a run prints what
     a user needs; Prefect's UI and logs keep everything)."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
-    if verbose:
-        os.environ[VERBOSE] = "1"
-    else:
+    if not console:
         os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "CRITICAL"
 
 
@@ -94,7 +92,9 @@ def run(
     """Run the retraining flow: ingest, validate, prepare, train, evaluate, register."""
     from tasks.common.params import load_params
 
-    quiet_prefect(verbose)
+    quiet_prefect(console=verbose)
+    if verbose:
+        os.environ[VERBOSE] = "1"  # the run's stages show their tracebacks too
     set_ = set_ or []
     try:
         params = load_params(workspace / "params.yaml", set_)
@@ -160,7 +160,7 @@ def serve(
     from flows.serve import serve as serve_flow
     from tasks.common.params import load_params
 
-    quiet_prefect(verbose=True)  # a long-running server: Prefect's own lines are its log
+    quiet_prefect(console=True)  # a long-running server: Prefect's own lines are its log
     set_ = set_ or []
     try:
         load_params(workspace / "params.yaml", set_)

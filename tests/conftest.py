@@ -59,7 +59,9 @@ def env(prefect_api: str, tmp_path: Path) -> dict[str, str]:
     """A fresh-machine environment: no git identity, the test Prefect server, our venv first."""
     home = tmp_path / "home"
     home.mkdir()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PREFECT_"))}
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PREFECT_", "TRAINFLOW_"))
+    }
     return clean | {
         "HOME": str(home),
         "GIT_CONFIG_NOSYSTEM": "1",

@@ -39,6 +39,7 @@ class DataParams(Section):
     features: list[str] | None = None
     image_size: tuple[int, int] = (8, 8)
     channels: Literal[1, 3] = 1
+    resize: Literal["crop", "pad", "stretch"] = "crop"
 
     @field_validator("image_size")
     @classmethod

@@ -86,13 +86,17 @@ def junk(root: Path) -> None:
         (folder / "._000.jpg").write_bytes(b"\x00\x05\x16\x07 resource fork")
 
 
-def photo_folder(root: Path, per_class: int = 60, seed: int = 0, sizes=(40, 160)) -> Path:
-    """`root/<class>/<n>.<ext>`: `per_class` photos of each class, formats in rotation."""
+def photo_folder(
+    root: Path, per_class: int | dict[str, int] = 60, seed: int = 0, sizes=(40, 160)
+) -> Path:
+    """`root/<class>/<n>.<ext>`: `per_class` photos of each class (or as many as the mapping
+    says, for imbalanced classes), formats in rotation."""
     rng = np.random.default_rng(seed)
+    counts = per_class if isinstance(per_class, dict) else dict.fromkeys(CLASSES, per_class)
     for label in CLASSES:
         folder = root / label
         folder.mkdir(parents=True, exist_ok=True)
-        for index in range(per_class):
+        for index in range(counts[label]):
             height, width = rng.integers(*sizes, 2)
             pixels = texture(label, rng, int(height), int(width))
             save(pixels, folder, f"{index:03d}", FORMATS[(index + len(label)) % len(FORMATS)])

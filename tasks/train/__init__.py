@@ -25,7 +25,7 @@ from tasks.common.signature import signature_of
 from tasks.model.build import TableStats, mlp
 from tasks.model.reader import Split
 from tasks.model.vision import image_model
-from tasks.train.callbacks import EpochLog, TensorBoardScalars, progress_artifact
+from tasks.train.callbacks import EpochLog, LiveMetrics, TensorBoardScalars, progress_artifact
 from tasks.train.devices import Placement, place, precision_scope, seed_everything
 from tasks.train.phases import (
     PhasedEarlyStopping,
@@ -99,10 +99,9 @@ def monitors(
 def live_metrics(live_dir: Path) -> keras.callbacks.Callback:
     """DVCLive per-epoch metrics and plots (DVC tracks them; no DVC experiment of its own)."""
     from dvclive import Live
-    from dvclive.keras import DVCLiveCallback
 
     live = Live(dir=str(live_dir), save_dvc_exp=False, dvcyaml=None, report=None)
-    return DVCLiveCallback(live=live)
+    return LiveMetrics(live=live)
 
 
 def tensorboard(p: TrainParams, reports: Path) -> list[keras.callbacks.Callback]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import keras
@@ -13,11 +14,11 @@ import pytest
 from tasks import prepare
 from tasks.common.errors import ParamsError
 from tasks.common.io import read_json
-from tasks.common.params import TrainParams, validate
+from tasks.common.params import Params, TrainParams, validate
 from tasks.model import vision
 from tasks.model.reader import Split
 from tasks.model.vision import backbone_of
-from tasks.train import fit, monitors
+from tasks.train import fit, monitors, run
 from tasks.train.devices import place
 from tasks.train.phases import PhasedEarlyStopping, class_weights, plan
 from tests import prepared
@@ -192,3 +193,23 @@ def test_mixed_precision_fine_tuning_with_augmentation_saves_a_float32_model(
     np.testing.assert_allclose(
         loaded.predict(pixels, verbose=0), fitted.model.predict(pixels, verbose=0), rtol=1e-6
     )
+
+
+def test_the_stage_reports_every_epoch_of_both_phases_once(photos, tiny, tmp_path):
+    import tensorflow as tf
+
+    shutil.copytree(photos, tmp_path / "data/prepared")
+    raw = {"paths": {k: str(tmp_path / v) for k, v in Params().paths.model_dump().items()}}
+    raw["train"] = two_phases(tiny, backup_dir=str(tmp_path / "backup")).model_dump()
+    report = run(validate(raw))
+    assert report["epochs_run"] == 4 and len(report["phases"]) == 2
+    curve = (tmp_path / "reports/train/plots/metrics/eval/loss.tsv").read_text().splitlines()
+    assert [line.split("\t")[0] for line in curve] == ["step", "0", "1", "2", "3"]
+    steps = [
+        event.step
+        for events in sorted((tmp_path / "reports/tensorboard/validation").glob("events.*"))
+        for event in tf.compat.v1.train.summary_iterator(str(events))
+        for value in event.summary.value
+        if value.tag == "epoch_loss"
+    ]
+    assert sorted(steps) == [0, 1, 2, 3]

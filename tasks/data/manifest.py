@@ -2,8 +2,9 @@
 
 Validate, prepare and `trainflow suite init` must agree on what a sample is and when two
 samples are the same (a duplicate inside the raw data, or a leak between splits), so they all
-ask this module. Two images are the same when their decoded pixels are; two table rows are the
-same when their feature values are, whatever their labels say.
+ask this module. Two images are the same when their decoded pixels are (large JPEGs compared
+at a reduced scale, `tasks.data.images.survey`); two table rows are the same when their feature
+values are, whatever their labels say.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tasks.data.images import UNREADABLE, open_photo, to_channels, workers
+from tasks.data.images import UNREADABLE, survey, to_channels, workers
 from tasks.data.layout import list_images, table_parts
 
 IMAGE_COLUMNS = [
@@ -38,7 +39,7 @@ READ_BUFFER = 1 << 20  # stream pages: a large row group is not decoded all at o
 
 
 def image_row(path: Path, root: Path, label: str) -> dict:
-    """Facts about one image file, decoded as prepare and serving decode it (`open_photo`).
+    """Facts about one image file, decoded as prepare and serving decode it (`survey`).
 
     An unreadable file has `decodable` False and no size, channels or intensity (nulls, so only
     the decodability check reports it). Size and channels are the upright file's own, before
@@ -48,10 +49,10 @@ def image_row(path: Path, root: Path, label: str) -> dict:
     row.update(path=str(path.relative_to(root)), label=label, bytes=path.stat().st_size)
     row.update(decodable=False, hash=f"undecodable:{row['path']}")
     try:
-        image = open_photo(path)
+        image, (height, width) = survey(path)
         digest = hashlib.blake2b(np.asarray(image).tobytes(), digest_size=8)
         digest.update(f"{image.mode}{image.size}".encode())
-        row.update(height=image.height, width=image.width, channels=len(image.getbands()))
+        row.update(height=height, width=width, channels=len(image.getbands()))
         gray = np.asarray(to_channels(image, 1))
         row.update(intensity=float(gray.mean()), hash=digest.hexdigest(), decodable=True)
     except UNREADABLE:

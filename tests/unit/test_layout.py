@@ -41,3 +41,19 @@ def test_the_manifest_names_an_undecodable_file_and_reads_the_others(tmp_path):
         40,
         30,
     )
+
+
+def test_large_photos_are_surveyed_at_a_reduced_scale_but_read_to_the_end(tmp_path):
+    from PIL import Image
+
+    (tmp_path / "cat").mkdir()
+    pixels = texture("stripes", np.random.default_rng(1), 1200, 1600)
+    save(pixels, tmp_path / "cat", "big", "exif")  # stored 1600 high, shown 1200 high
+    whole = (tmp_path / "cat" / "big.jpeg").read_bytes()
+    (tmp_path / "cat" / "cut.jpeg").write_bytes(whole[: len(whole) * 2 // 3])
+    rows = manifest(tmp_path).set_index("path")
+    assert rows.loc["cat/big.jpeg", "decodable"] and not rows.loc["cat/cut.jpeg", "decodable"]
+    assert (rows.loc["cat/big.jpeg", "height"], rows.loc["cat/big.jpeg", "width"]) == (1200, 1600)
+    with Image.open(tmp_path / "cat" / "big.jpeg") as image:
+        full = float(np.asarray(image.convert("L")).mean())
+    assert abs(rows.loc["cat/big.jpeg", "intensity"] - full) < 1.0

@@ -22,7 +22,13 @@ from tasks.common.signature import TEXT
 from tasks.model.reader import Batches, Split
 
 Inputs = np.ndarray | dict[str, np.ndarray]
-BLOCK_BATCHES = 32  # batches read, gathered or decoded together, then cut apart
+BLOCK_BATCHES = 32  # at most this many batches read, gathered or decoded together, then cut apart
+BLOCK_BYTES = 16 * 2**20  # and at most about this much input: a batch of photos is megabytes
+
+
+def block_batches(row_bytes: float, batch_size: int) -> int:
+    """Batches per block: BLOCK_BATCHES of small rows, fewer of photos, at least one."""
+    return int(max(1, min(BLOCK_BATCHES, BLOCK_BYTES // max(1.0, row_bytes * batch_size))))
 
 
 def _tensors(inputs: Inputs):
@@ -48,9 +54,10 @@ def dataset(
     indices = tf.data.Dataset.range(_rows(inputs))
     if seed is not None:
         indices = indices.shuffle(_rows(inputs), seed=seed, reshuffle_each_iteration=True)
-    blocks = tf.data.Dataset.zip(
-        indices.batch(batch_size * BLOCK_BATCHES), tf.data.Dataset.from_tensors(data).repeat()
-    )
+    arrays = inputs.values() if isinstance(inputs, dict) else [inputs]
+    row_bytes = sum(array.nbytes for array in arrays) / max(1, _rows(inputs))
+    block = batch_size * block_batches(row_bytes, batch_size)
+    blocks = tf.data.Dataset.zip(indices.batch(block), tf.data.Dataset.from_tensors(data).repeat())
     gathered = blocks.map(
         lambda index, arrays: tf.nest.map_structure(lambda a: tf.gather(a, index), arrays),
         num_parallel_calls=tf.data.AUTOTUNE,
@@ -86,7 +93,8 @@ def _signature(split: Split):
 
 def stream(split: Split, batch_size: int, window: int, seed: int | None) -> tf.data.Dataset:
     """Stream a split from Parquet in bounded memory (see the module docstring)."""
-    blocks = Batches(split, batch_size, window, seed, BLOCK_BATCHES)
+    row_bytes = np.prod(split.shape) if split.meta["kind"] == "image" else 0
+    blocks = Batches(split, batch_size, window, seed, block_batches(row_bytes, batch_size))
     data = tf.data.Dataset.from_generator(blocks, output_signature=_signature(split))
     if split.meta["kind"] == "image":
         shape = [-1, *split.shape]

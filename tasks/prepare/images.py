@@ -24,7 +24,7 @@ from tasks.data.images import load_images
 from tasks.data.manifest import manifest
 
 LABEL = "label"
-ROW_GROUP_BYTES = 32 * 2**20  # pixels per row group: what writing (and streaming) holds
+ROW_GROUP_BYTES = 8 * 2**20  # pixels per row group: what writing (and streaming) holds
 SCHEMA = pa.schema([("path", pa.string()), (LABEL, pa.string()), ("pixels", pa.binary())])
 MAX_EXAMPLES = 5
 

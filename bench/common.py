@@ -150,6 +150,18 @@ def measure(command: list[str] | str, cwd: Path, env: dict[str, str]) -> Measure
     return Measured(seconds, int(peak_file.read_text()) / 1024, output)
 
 
+def peak_mib() -> float:
+    """This process's peak resident memory since it started (Linux's VmHWM).
+
+    Not the rusage of the child as its parent sees it: that also counts the parent's memory,
+    which the child shares between fork and exec.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
+
+
 def say(benchmark: str, what: str, seconds: float) -> None:
     """A progress line per measured run: a long benchmark is not a silent one."""
     print(f"{benchmark}: {what}: {seconds:.1f} s", flush=True)

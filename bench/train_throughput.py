@@ -32,7 +32,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.common import ROOT, peak_mib
+
 CHILD = "from bench.train_throughput import child; child()"
 SMALL_MODEL = {"filters": [8], "dense_units": 16}
 
@@ -162,18 +163,6 @@ def child() -> None:
     fit(folder, p, place(p), [timer])
     rate = rows_of(folder) / timer.seconds[0]
     print(json.dumps({"examples_per_second": rate, "peak_mib": peak_mib()}))
-
-
-def peak_mib() -> float:
-    """This process's peak resident memory since it started (Linux's VmHWM).
-
-    Not the rusage of the child as its parent sees it: that also counts the parent's memory,
-    which the child shares between fork and exec.
-    """
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
 
 
 def measure(folder: Path, cache_max_mb: float) -> dict:

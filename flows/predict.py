@@ -1,8 +1,9 @@
 """Batch prediction with a registered model on raw input, exactly as evaluate scores it.
 
 The model carries its preprocessing, and images go through the same `load_image` as in
-prepare, so a registered model's predictions on raw rows equal the evaluate stage's. The input
-is checked against the model's signature first: a missing or mistyped column is named.
+prepare (with the resize the model's signature records), so a registered model's predictions
+on raw rows equal the evaluate stage's. The input is checked against the model's signature
+first: a missing or mistyped column is named.
 """
 
 from __future__ import annotations
@@ -14,33 +15,24 @@ import pandas as pd
 
 from tasks.common.errors import DataValidationError, ParamsError
 from tasks.common.io import read_json
-from tasks.common.signature import describe, numeric_inputs, signature_of
-from tasks.data.images import load_image
-from tasks.data.layout import IMAGE_SUFFIXES, TABLE_SUFFIXES, read_table_file
+from tasks.common.signature import describe, image_resize, numeric_inputs, signature_of
+from tasks.data.images import load_images
+from tasks.data.layout import TABLE_SUFFIXES, image_files, read_table_file
 from tasks.evaluate.scoring import predictions
 from tasks.model.inputs import table_inputs
 
 MAX_EXAMPLES = 3
 
 
-def image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-
-
-def read_images(source: Path, shape: list[int]) -> tuple[pd.Series, np.ndarray]:
+def read_images(source: Path, signature: dict) -> tuple[pd.Series, np.ndarray]:
     """Every image of a folder (or one file), decoded and resized as in prepare."""
     files = image_files(source) if source.is_dir() else [source]
     if not files:
         raise DataValidationError(f"{source}: no images found")
-    height, width, channels = shape
-    pixels = []
-    for path in files:
-        try:
-            pixels.append(load_image(path, (height, width), channels))
-        except (OSError, ValueError) as err:
-            raise DataValidationError(f"{path}: not a readable image ({err})") from None
+    height, width, channels = signature["inputs"][0]["shape"]
+    pixels = load_images(files, (height, width), channels, image_resize(signature))
     ids = pd.Series([str(p.relative_to(source)) if source.is_dir() else p.name for p in files])
-    return ids, np.stack(pixels)
+    return ids, np.stack(list(pixels))
 
 
 def mistyped(frame: pd.DataFrame, signature: dict) -> list[str]:
@@ -72,7 +64,7 @@ def check_table(frame: pd.DataFrame, signature: dict, source: Path) -> None:
 def read_input(source: Path, signature: dict) -> tuple[pd.Series, object, pd.Series | None]:
     """(ids, model inputs, known labels or None) for a table file or an image folder."""
     if signature["kind"] == "image":
-        ids, pixels = read_images(source, signature["inputs"][0]["shape"])
+        ids, pixels = read_images(source, signature)
         return ids, pixels, None
     if source.suffix.lower() not in TABLE_SUFFIXES:
         raise ParamsError(f"{source}: expected a CSV or Parquet file for a tabular model")

@@ -43,6 +43,7 @@ class DataParams(Section):
     normalize_labels: bool = False
     normalize_categories: bool = False
     suspect_columns: Literal["exclude", "fail", "keep"] = "exclude"
+    resize: Literal["crop", "pad", "stretch"] = "crop"
 
     @field_validator("image_size")
     @classmethod
@@ -110,6 +111,48 @@ class MlpParams(Section):
     dropout: float = Field(0.1, ge=0, lt=1)
 
 
+class AugmentParams(Section):
+    """Random changes to training images, made by Keras layers inside the model.
+
+    Factors follow the Keras layers: a fraction of a full turn (rotation), of the image size
+    (zoom, translation) or of the value range (contrast, brightness), drawn from [-f, f].
+    """
+
+    flip: Literal["none", "horizontal", "vertical", "horizontal_and_vertical"] = "none"
+    rotation: float = Field(0.0, ge=0, le=0.5)
+    zoom: float = Field(0.0, ge=0, lt=1)
+    translation: float = Field(0.0, ge=0, le=0.5)
+    contrast: float = Field(0.0, ge=0, lt=1)
+    brightness: float = Field(0.0, ge=0, le=1)
+
+
+BACKBONES = ("mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_v2_b0")
+WEIGHTS_SUFFIXES = (".h5", ".hdf5", ".keras")
+
+
+class BackboneParams(Section):
+    """A pretrained keras.applications network under the image head (`name: null`: the CNN)."""
+
+    name: Literal[BACKBONES] | None = None  # type: ignore[valid-type]
+    weights: str | None = "imagenet"
+    dropout: float = Field(0.2, ge=0, lt=1)
+    fine_tune_epochs: int = Field(10, ge=0)
+    fine_tune_layers: int = Field(30, ge=0)
+    fine_tune_learning_rate: float = Field(1e-5, gt=0)
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_source(cls, weights: str | None) -> str | None:
+        if weights is None or weights.lower() == "none":
+            return None
+        if weights != "imagenet" and not weights.lower().endswith(WEIGHTS_SUFFIXES):
+            raise ValueError(
+                "must be imagenet, none, or the path of a Keras weights file "
+                f"(ending in {', '.join(WEIGHTS_SUFFIXES)})"
+            )
+        return weights
+
+
 class TrainParams(Section):
     seed: int = 42
     deterministic: bool = False
@@ -130,8 +173,28 @@ class TrainParams(Section):
     shuffle_buffer: int = Field(10_000, gt=0)
     tensorboard: bool = True
     backup_dir: str = "models/.backup"
+    class_weight: Literal["balanced"] | dict[str, float] | None = None
+    augment: AugmentParams = AugmentParams()
+    backbone: BackboneParams = BackboneParams()
     cnn: CnnParams = CnnParams()
     mlp: MlpParams = MlpParams()
+
+    @field_validator("class_weight", mode="before")
+    @classmethod
+    def _class_weights(cls, weights: object) -> object:
+        """null, `balanced`, or {class: weight > 0}; YAML reads a class named 1 as a number."""
+        if weights is None or weights == "balanced":
+            return weights
+        if not isinstance(weights, dict):
+            raise ValueError("must be balanced, null, or a mapping of class name to weight")
+        bad = [
+            name
+            for name, value in weights.items()
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0
+        ]
+        if bad:
+            raise ValueError(f"class weights must be numbers greater than 0 (classes {bad})")
+        return {str(name): float(value) for name, value in weights.items()}
 
     @model_validator(mode="after")
     def _plateau_needs_constant_rate(self) -> TrainParams:

@@ -18,6 +18,7 @@ from tasks.common.errors import ParamsError
 IMAGE_INPUT = "image"
 NUMERIC, TEXT = "float32", "string"
 FOLDED = {"normalize": "strip+lower"}  # a text input the model trims and lower-cases itself
+LEGACY_RESIZE = "stretch"  # how images were resized before signatures recorded `resize`
 SHOWN = 6
 
 
@@ -51,12 +52,11 @@ def build(meta: dict, names=input_names) -> dict:
     """The signature of a prepared dataset (`meta.json` of the prepare stage)."""
     about = {"kind": meta["kind"], "target": meta["target"], "classes": list(meta["classes"])}
     if meta["kind"] == "image":
-        shape = list(meta["image_shape"])
-        return about | {
-            "inputs": [
-                {"column": IMAGE_INPUT, "name": IMAGE_INPUT, "dtype": "uint8", "shape": shape}
-            ]
-        }
+        spec = {"column": IMAGE_INPUT, "name": IMAGE_INPUT, "dtype": "uint8"}
+        spec |= {"shape": list(meta["image_shape"])}
+        if "resize" in meta:
+            spec["resize"] = meta["resize"]
+        return about | {"inputs": [spec]}
     numeric, text = meta["features"]["numeric"], meta["features"]["categorical"]
     folded = set(meta.get("normalized", {}).get("categories", []))
     named = names([*numeric, *text])
@@ -70,6 +70,11 @@ def build(meta: dict, names=input_names) -> dict:
 def signature_of(meta: dict) -> dict:
     """The recorded signature; for a model saved before signatures existed, its derivation."""
     return meta.get("signature") or build(meta, _legacy_names)
+
+
+def image_resize(signature: dict) -> str:
+    """How raw images are resized for a model of this image signature (`data.resize`)."""
+    return signature["inputs"][0].get("resize", LEGACY_RESIZE)
 
 
 def numeric_inputs(signature: dict) -> list[dict]:
@@ -108,6 +113,11 @@ def _input_differences(champion: dict, challenger: dict) -> list[str]:
             found.append(
                 f"input '{column}': champion {a['dtype']} {a['shape']}, "
                 f"challenger {b['dtype']} {b['shape']}"
+            )
+        elif {"resize"} <= a.keys() & b.keys() and a["resize"] != b["resize"]:
+            found.append(
+                f"input '{column}': the champion's images are resized by {a['resize']}, "
+                f"this model's by {b['resize']} (data.resize)"
             )
     return found
 

@@ -17,7 +17,7 @@ import pandas as pd
 from tasks.common.errors import DataValidationError
 
 Kind = Literal["image", "table"]
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif"})
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
 TABLE_SUFFIXES = frozenset({".csv", ".parquet", ".pq"})
 
 
@@ -51,12 +51,28 @@ def read_raw_table(raw: str | os.PathLike[str]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
+def hidden(path: Path, root: Path) -> bool:
+    """A file or folder under `root` whose name (or a parent's) starts with a dot.
+
+    That covers `.DS_Store`, macOS's `._IMG_0001.jpg` resource forks (they end in .jpg but
+    are not images) and folders such as `.ipynb_checkpoints`, which must not become classes.
+    """
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def image_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """Every image file under `folder` (any depth, extension in any case), hidden ones left
+    out, in a stable order."""
+    folder = Path(folder)
+    return sorted(
+        path
+        for path in folder.rglob("*")
+        if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file() and not hidden(path, folder)
+    )
+
+
 def list_images(root: str | os.PathLike[str]) -> list[tuple[Path, str]]:
     """Every image under `root/<class>/`, as (path, class), in a stable order."""
     root = Path(root)
-    return [
-        (path, class_dir.name)
-        for class_dir in sorted(p for p in root.iterdir() if p.is_dir())
-        for path in sorted(class_dir.rglob("*"))
-        if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
-    ]
+    classes = sorted(p for p in root.iterdir() if p.is_dir() and not hidden(p, root))
+    return [(path, folder.name) for folder in classes for path in image_files(folder)]

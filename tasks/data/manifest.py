@@ -2,8 +2,9 @@
 
 Validate, prepare and `trainflow suite init` must agree on what a sample is and when two
 samples are the same (a duplicate inside the raw data, or a leak between splits), so they all
-ask this module. Two images are the same when their decoded pixels are; two table rows are the
-same when their feature values are, whatever their labels say.
+ask this module. Two images are the same when their decoded pixels are (large JPEGs compared
+at a reduced scale, `tasks.data.images.survey`); two table rows are the same when their feature
+values are, whatever their labels say.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from tasks.data.columns import add_to_keys, column_hash
+from tasks.data.images import UNREADABLE, survey, to_channels, workers
 from tasks.data.layout import list_images
 
 IMAGE_COLUMNS = [
@@ -36,31 +39,37 @@ MAX_EXAMPLES = 5
 
 
 def image_row(path: Path, root: Path, label: str) -> dict:
-    """Facts about one image file. An unreadable file has `decodable` False and no size,
-    channels or intensity (nulls, so only the decodability check reports it)."""
-    from PIL import Image
+    """Facts about one image file, decoded as prepare and serving decode it (`survey`).
 
+    An unreadable file has `decodable` False and no size, channels or intensity (nulls, so only
+    the decodability check reports it). Size and channels are the upright file's own, before
+    any conversion to `data.channels`.
+    """
     row = dict.fromkeys(IMAGE_COLUMNS)
     row.update(path=str(path.relative_to(root)), label=label, bytes=path.stat().st_size)
     row.update(decodable=False, hash=f"undecodable:{row['path']}")
     try:
-        with Image.open(path) as image:
-            image.load()
-            pixels = np.asarray(image)
-            digest = hashlib.blake2b(pixels.tobytes(), digest_size=8)
-            digest.update(f"{image.mode}{image.size}".encode())
-            row.update(height=image.height, width=image.width, channels=len(image.getbands()))
-            gray = np.asarray(image if image.mode == "L" else image.convert("L"))
-            row.update(intensity=float(gray.mean()), hash=digest.hexdigest(), decodable=True)
-    except (OSError, ValueError):
+        image, (height, width) = survey(path)
+        digest = hashlib.blake2b(np.asarray(image).tobytes(), digest_size=8)
+        digest.update(f"{image.mode}{image.size}".encode())
+        row.update(height=height, width=width, channels=len(image.getbands()))
+        gray = np.asarray(to_channels(image, 1))
+        row.update(intensity=float(gray.mean()), hash=digest.hexdigest(), decodable=True)
+    except UNREADABLE:
         pass
     return row
 
 
 def manifest(images_root: str | os.PathLike[str]) -> pd.DataFrame:
-    """One row per image file: what a data check, a drift check or a split needs to know."""
+    """One row per image file: what a data check, a drift check or a split needs to know.
+
+    Files are decoded in threads (Pillow releases the GIL while decoding); a row is small,
+    so memory follows the number of files, not their pixels.
+    """
     root = Path(images_root)
-    rows = [image_row(path, root, label) for path, label in list_images(root)]
+    found = list_images(root)
+    with ThreadPoolExecutor(workers()) as pool:
+        rows = list(pool.map(lambda item: image_row(item[0], root, item[1]), found))
     return pd.DataFrame(rows, columns=IMAGE_COLUMNS)
 
 

@@ -78,21 +78,25 @@ def conv_block(x, filters: int, p: CnnParams, l2: float, pool: bool):
     return layers.Dropout(p.block_dropout)(x) if p.block_dropout else x
 
 
-def cnn(shape: list[int], n_classes: int, p: CnnParams, l2: float = 0.0) -> keras.Model:
-    """Conv blocks (pooling while the image is at least 2x2), then a dense head.
-
-    Takes uint8 pixels and rescales them inside the model, so serving needs no preprocessing.
-    """
-    inputs = keras.Input(shape=tuple(shape), name=IMAGE_INPUT)
-    x = layers.Rescaling(1 / 255)(inputs)
+def cnn_features(x, shape: list[int], p: CnnParams, l2: float = 0.0):
+    """Rescaled pixels through conv blocks (pooling while the image is at least 2x2), flat."""
+    x = layers.Rescaling(1 / 255)(x)
     size = min(shape[:2])
     for filters in p.filters:
         x = conv_block(x, filters, p, l2, pool=size >= 2)
         size = size // 2 if p.pooling != "none" else size
     x = layers.Flatten()(x)
-    if p.dropout:
-        x = layers.Dropout(p.dropout)(x)
-    return keras.Model(inputs, head(x, [p.dense_units], p.dropout, n_classes, l2), name="cnn")
+    return layers.Dropout(p.dropout)(x) if p.dropout else x
+
+
+def cnn(shape: list[int], n_classes: int, p: CnnParams, l2: float = 0.0) -> keras.Model:
+    """Conv blocks, then a dense head.
+
+    Takes uint8 pixels and rescales them inside the model, so serving needs no preprocessing.
+    """
+    inputs = keras.Input(shape=tuple(shape), name=IMAGE_INPUT)
+    outputs = head(cnn_features(inputs, shape, p, l2), [p.dense_units], p.dropout, n_classes, l2)
+    return keras.Model(inputs, outputs, name="cnn")
 
 
 def mlp(stats: TableStats, signature: dict, n_classes: int, p: MlpParams, l2=0.0) -> keras.Model:
@@ -115,22 +119,39 @@ def mlp(stats: TableStats, signature: dict, n_classes: int, p: MlpParams, l2=0.0
     return keras.Model(inputs, outputs, name="mlp")
 
 
-def learning_rate(p: TrainParams, steps_per_epoch: int):
+def learning_rate(
+    p: TrainParams, steps_per_epoch: int, rate: float | None = None, epochs: int | None = None
+):
     """A float, or a schedule that decays per step: cosine to 0 over all epochs, or
-    exponential by `decay_rate` per epoch."""
+    exponential by `decay_rate` per epoch. `rate` and `epochs` are a phase's own (fine-tuning
+    starts lower and runs its own number of epochs); the train params' by default."""
+    rate = p.learning_rate if rate is None else rate
+    epochs = p.epochs if epochs is None else epochs
     if p.schedule == "cosine":
-        return keras.optimizers.schedules.CosineDecay(p.learning_rate, p.epochs * steps_per_epoch)
+        return keras.optimizers.schedules.CosineDecay(rate, epochs * steps_per_epoch)
     if p.schedule == "exponential":
         return keras.optimizers.schedules.ExponentialDecay(
-            p.learning_rate, decay_steps=steps_per_epoch, decay_rate=p.decay_rate
+            rate, decay_steps=steps_per_epoch, decay_rate=p.decay_rate
         )
-    return p.learning_rate
+    return rate
 
 
-def compile_model(model: keras.Model, p: TrainParams, steps_per_epoch: int, jit: bool) -> None:
-    """Optimizer and schedule from params; Keras adds loss scaling under mixed_float16."""
+def compile_model(
+    model: keras.Model,
+    p: TrainParams,
+    steps_per_epoch: int,
+    jit: bool,
+    rate: float | None = None,
+    epochs: int | None = None,
+) -> None:
+    """Optimizer and schedule from params; Keras adds loss scaling under mixed_float16.
+
+    Compiling again (the next training phase) takes a fresh optimizer for the weights that
+    are trainable now.
+    """
+    schedule = learning_rate(p, steps_per_epoch, rate, epochs)
     optimizer = keras.optimizers.get(
-        {"class_name": p.optimizer, "config": {"learning_rate": learning_rate(p, steps_per_epoch)}}
+        {"class_name": p.optimizer, "config": {"learning_rate": schedule}}
     )
     model.compile(
         optimizer=optimizer,

@@ -24,7 +24,13 @@ from tasks.model.memory import hold_in_memory
 from tasks.model.reader import Batches, Split
 
 Inputs = np.ndarray | dict[str, np.ndarray]
-BLOCK_BATCHES = 32  # batches read, gathered or decoded together, then cut apart
+BLOCK_BATCHES = 32  # at most this many batches read, gathered or decoded together, then cut apart
+BLOCK_BYTES = 16 * 2**20  # and at most about this much input: a batch of photos is megabytes
+
+
+def block_batches(row_bytes: float, batch_size: int) -> int:
+    """Batches per block: BLOCK_BATCHES of small rows, fewer of photos, at least one."""
+    return int(max(1, min(BLOCK_BATCHES, BLOCK_BYTES // max(1.0, row_bytes * batch_size))))
 
 
 def _tensors(inputs: Inputs):
@@ -35,6 +41,15 @@ def _tensors(inputs: Inputs):
 
 def _rows(inputs: Inputs) -> int:
     return len(next(iter(inputs.values())) if isinstance(inputs, dict) else inputs)
+
+
+def _row_bytes(inputs: Inputs) -> int:
+    """Bytes of one row of NumPy arrays or tensors (a text value counts as a pointer)."""
+    arrays = inputs.values() if isinstance(inputs, dict) else [inputs]
+    return sum(
+        np.dtype(getattr(a.dtype, "as_numpy_dtype", a.dtype)).itemsize * int(np.prod(a.shape[1:]))
+        for a in arrays
+    )
 
 
 def _order(rows: int, block: int, seed: int | None) -> tf.data.Dataset:
@@ -64,9 +79,9 @@ def dataset(
     copied into the dataset graph.
     """
     data = _tensors(inputs) if labels is None else (_tensors(inputs), tf.convert_to_tensor(labels))
+    block = batch_size * block_batches(_row_bytes(inputs), batch_size)
     blocks = tf.data.Dataset.zip(
-        _order(_rows(inputs), batch_size * BLOCK_BATCHES, seed),
-        tf.data.Dataset.from_tensors(data).repeat(),
+        _order(_rows(inputs), block, seed), tf.data.Dataset.from_tensors(data).repeat()
     )
     gathered = blocks.map(
         lambda index, arrays: tf.nest.map_structure(lambda a: tf.gather(a, index), arrays),
@@ -103,7 +118,8 @@ def _signature(split: Split):
 
 def stream(split: Split, batch_size: int, window: int, seed: int | None) -> tf.data.Dataset:
     """Stream a split from Parquet in bounded memory (see the module docstring)."""
-    blocks = Batches(split, batch_size, window, seed, BLOCK_BATCHES)
+    row_bytes = np.prod(split.shape) if split.meta["kind"] == "image" else 0
+    blocks = Batches(split, batch_size, window, seed, block_batches(row_bytes, batch_size))
     data = tf.data.Dataset.from_generator(blocks, output_signature=_signature(split))
     if split.meta["kind"] == "image":
         shape = [-1, *split.shape]

@@ -8,7 +8,7 @@ the training split that validate later compares new data with (drift).
 Nothing is fitted here. Preprocessing (normalisation, category lookup, rescaling) is fitted
 by the train stage on the training split only and saved inside the model, so the registered
 model takes raw inputs. Images are decoded and resized once, by `tasks.data.images.load_image`, the
-same function `trainflow predict` uses.
+same function `trainflow predict` uses, and streamed into their splits (`tasks.prepare.images`).
 """
 
 from __future__ import annotations
@@ -21,13 +21,12 @@ import pandas as pd
 
 from tasks.common.errors import DataValidationError, stage_entry
 from tasks.common.io import atomic_dir, read_json, write_json
-from tasks.common.params import DataParams, Params, PrepareParams, load_params
+from tasks.common.params import Params, PrepareParams, load_params
 from tasks.common.signature import build as build_signature
-from tasks.data.columns import fold
 from tasks.data.drift import reference_stats
-from tasks.data.images import load_image
 from tasks.data.layout import raw_kind, read_raw_table
-from tasks.data.manifest import IMAGE_CATEGORICAL, IMAGE_NUMERIC, image_view, manifest
+from tasks.data.manifest import IMAGE_CATEGORICAL, IMAGE_NUMERIC, image_view
+from tasks.prepare.images import image_frame, training_order, write_split
 from tasks.prepare.tables import table_frame
 
 SPLITS = ("train", "val", "test")
@@ -93,20 +92,6 @@ def check_disjoint(
         raise DataValidationError("prepare: samples leak across splits: " + "; ".join(leaks))
 
 
-def image_frame(images_root: Path, data: DataParams) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
-    """Decode every image to fixed-size uint8 pixels (bytes in a column), with its manifest."""
-    images = manifest(images_root)
-    if data.normalize_labels:
-        images["label"] = fold(images["label"]).astype(str)
-    pixels = [
-        load_image(images_root / path, data.image_size, data.channels).tobytes()
-        for path in images["path"]
-    ]
-    frame = pd.DataFrame({"path": images["path"], LABEL: images["label"], "pixels": pixels})
-    shape = [*data.image_size, data.channels]
-    return frame, {"target": LABEL, "image_shape": shape, "null_targets_dropped": 0}, images
-
-
 def reference(frame: pd.DataFrame, meta: dict, images: pd.DataFrame | None) -> dict:
     """Statistics of the training split's samples, in the terms validate measures drift."""
     if images is not None:
@@ -149,7 +134,11 @@ def run(params: Params) -> dict:
     meta["signature"] = build_signature(meta)
     with atomic_dir(params.paths.prepared) as out:
         for name, idx in splits.items():
-            frame.iloc[idx].to_parquet(out / f"{name}.parquet", index=False)
+            if images is None:
+                frame.iloc[idx].to_parquet(out / f"{name}.parquet", index=False)
+                continue
+            rows = training_order(idx, params.prepare.seed) if name == "train" else idx
+            write_split(out / f"{name}.parquet", raw / "images", frame.iloc[rows], params.data)
         write_json(out / "meta.json", meta)
         write_json(out / "reference.json", stats | {"signature": meta["signature"]})
     for column, reason in meta.get("excluded_columns", {}).items():

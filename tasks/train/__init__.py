@@ -4,7 +4,8 @@ The model carries its own preprocessing (fitted on the training split only) and 
 a temp file then renamed, so a killed run never leaves a half-written model behind; a killed
 run started again resumes from its last completed epoch (`tasks.train.resume`). Devices,
 precision and XLA come from `tasks.train.devices`, the model and its input pipeline from
-`tasks.model`. The model's signature is written next to it (`meta.json`).
+`tasks.model`; a pretrained backbone trains in phases, optionally with class weights
+(`tasks.train.phases`). The model's signature is written next to it (`meta.json`).
 """
 
 from __future__ import annotations
@@ -18,14 +19,23 @@ from pathlib import Path
 
 import keras
 
-from tasks.common.errors import stage_entry
+from tasks.common.errors import ParamsError, stage_entry
 from tasks.common.io import atomic_dir, read_json, write_json
 from tasks.common.params import Params, TrainParams, load_params
 from tasks.common.signature import signature_of
-from tasks.model.build import TableStats, cnn, compile_model, mlp
+from tasks.model.build import TableStats, mlp
 from tasks.model.reader import Split
-from tasks.train.callbacks import EpochLog, TensorBoardScalars, progress_artifact
+from tasks.model.vision import image_model
+from tasks.train.callbacks import EpochLog, LiveMetrics, TensorBoardScalars, progress_artifact
 from tasks.train.devices import Placement, place, precision_scope, seed_everything
+from tasks.train.phases import (
+    PhasedEarlyStopping,
+    class_weights,
+    compile_phase,
+    plan,
+    total_epochs,
+    train_phases,
+)
 from tasks.train.resume import ResumableBackup, fingerprint, open_backup
 
 
@@ -37,12 +47,21 @@ class Fitted:
     history: dict[str, list[float]]
     jit_compile: bool
     in_memory: dict[str, bool]
+    class_weight: dict[int, float] | None = None
 
 
-def build(meta: dict, stats: TableStats | None, p: TrainParams) -> keras.Model:
+def build(
+    meta: dict, stats: TableStats | None, p: TrainParams, load_weights: bool = True
+) -> keras.Model:
+    """The model for the prepared data; `load_weights` False skips pretrained weights (a
+    rebuild whose weights are copied in afterwards)."""
     n_classes, signature = len(meta["classes"]), signature_of(meta)
     if meta["kind"] == "image":
-        return cnn(signature["inputs"][0]["shape"], n_classes, p.cnn, p.l2)
+        return image_model(signature["inputs"][0]["shape"], n_classes, p, load_weights)
+    if p.backbone.name is not None:
+        raise ParamsError(
+            f"train.backbone.name: {p.backbone.name} is an image backbone; this data is a table"
+        )
     return mlp(stats, signature, n_classes, p.mlp, p.l2)
 
 
@@ -58,7 +77,7 @@ def monitors(
     watched: list[keras.callbacks.Callback] = []
     if p.early_stopping_patience:
         watched.append(
-            keras.callbacks.EarlyStopping(
+            PhasedEarlyStopping(
                 monitor="val_loss", patience=p.early_stopping_patience, restore_best_weights=True
             )
         )
@@ -68,11 +87,12 @@ def monitors(
                 monitor="val_loss", factor=p.reduce_lr_factor, patience=p.reduce_lr_patience
             )
         )
-    reporters: list[keras.callbacks.Callback] = [EpochLog(rows, p.epochs)]
+    epochs = total_epochs(p)
+    reporters: list[keras.callbacks.Callback] = [EpochLog(rows, epochs)]
     curves = []  # shown the restored epochs again on resume, so they have every epoch
     if reports is not None:
         curves = [live_metrics(reports / "train"), *tensorboard(p, reports)]
-        reporters += [*curves, *progress_artifact(p.epochs)]
+        reporters += [*curves, *progress_artifact(epochs)]
     backup_cb = [ResumableBackup(backup, watched, curves)] if backup is not None else []
     return [*watched, *backup_cb, *reporters]
 
@@ -80,10 +100,9 @@ def monitors(
 def live_metrics(live_dir: Path) -> keras.callbacks.Callback:
     """DVCLive per-epoch metrics and plots (DVC tracks them; no DVC experiment of its own)."""
     from dvclive import Live
-    from dvclive.keras import DVCLiveCallback
 
     live = Live(dir=str(live_dir), save_dvc_exp=False, dvcyaml=None, report=None)
-    return DVCLiveCallback(live=live)
+    return LiveMetrics(live=live)
 
 
 def tensorboard(p: TrainParams, reports: Path) -> list[keras.callbacks.Callback]:
@@ -95,7 +114,7 @@ def tensorboard(p: TrainParams, reports: Path) -> list[keras.callbacks.Callback]
 def fit(
     prepared: Path, p: TrainParams, placement: Placement, callbacks: list | None = None
 ) -> Fitted:
-    """Seeded fit on train, early-stopped on val.
+    """Seeded fit on train, early-stopped on val, in the phases `p` asks for.
 
     Reads the prepared splits and writes nothing itself (only the callbacks do). The returned
     model has float32 layers whatever precision it trained in.
@@ -111,21 +130,16 @@ def fit(
         splits["train"], p.batch_size, p.cache_max_mb, p.shuffle_buffer, seed=p.seed
     )
     val, val_cached = split_dataset(splits["val"], p.batch_size, p.cache_max_mb, p.shuffle_buffer)
-    steps = math.ceil(splits["train"].rows / p.batch_size)
+    weights = class_weights(p, meta, splits["train"])
     with placement.strategy.scope(), precision_scope(placement.precision):
         model = build(meta, stats, p)
-        compile_model(model, p, steps, placement.jit_compile)
     in_memory = {"train": train_cached, "val": val_cached}
+    steps = math.ceil(splits["train"].rows / p.batch_size)
+    compile_phase(model, p, placement, steps, plan(p)[0])
     print(f"train: {describe(placement, bool(model.jit_compile), in_memory)}", flush=True)
-    history = model.fit(
-        train,
-        validation_data=val,
-        epochs=p.epochs,
-        callbacks=callbacks or [],
-        shuffle=False,
-        verbose=0,
-    )
-    return Fitted(export(model, meta, stats, p), history.history, model.jit_compile, in_memory)
+    data = {"x": train, "validation_data": val, "class_weight": weights}
+    history = train_phases(model, p, placement, steps, data, callbacks or [])
+    return Fitted(export(model, meta, stats, p), history, model.jit_compile, in_memory, weights)
 
 
 def describe(placement: Placement, jit: bool, in_memory: dict[str, bool]) -> str:
@@ -141,7 +155,7 @@ def export(model: keras.Model, meta: dict, stats: TableStats | None, p: TrainPar
     if all(layer.dtype_policy.name == "float32" for layer in model.layers):
         return model
     with precision_scope("float32"):
-        clean = build(meta, stats, p)
+        clean = build(meta, stats, p, load_weights=False)
     clean.set_weights(model.get_weights())
     return clean
 
@@ -189,6 +203,8 @@ def summary(params, placement: Placement, fitted: Fitted, resumable, rows, secon
         "resumed_from_epoch": resumable.resumed_from,
         "seconds": round(seconds, 2),
         "examples_per_second": round(rows * ran / seconds, 1),
+        "phases": [phase.describe() for phase in plan(params.train)],
+        "class_weight": fitted.class_weight,
         "final": {k: round(float(v), 6) for k, v in history[-1].items()} if history else {},
         "params": params.train.model_dump(),
     }

@@ -1,4 +1,5 @@
-"""Keras callbacks that report a running training: log line, TensorBoard, Prefect progress.
+"""Keras callbacks that report a running training: log line, DVCLive, TensorBoard, Prefect
+progress.
 
 All are for people watching: they must never slow training down noticeably or fail it.
 """
@@ -10,6 +11,7 @@ import os
 import time
 
 import keras
+from dvclive.keras import DVCLiveCallback
 
 PROGRESS_VARIABLE = "TRAINFLOW_PROGRESS_ARTIFACT"
 log = logging.getLogger("trainflow.train")
@@ -81,8 +83,23 @@ class TensorBoardScalars(keras.callbacks.Callback):
             writer.flush()
 
     def on_train_end(self, logs: dict | None = None) -> None:
+        """Close the event files; a next training phase opens new ones in the same runs."""
         for writer in self.writers.values():
             writer.close()
+        self.writers = {}
+
+
+class LiveMetrics(DVCLiveCallback):
+    """DVCLive's Keras callback, for a training of several fit() calls (phases).
+
+    DVCLive ends its run at every fit's end, and ending sets the step back to the last one
+    logged: the next phase's first epoch would then overwrite it. The step keeps counting.
+    """
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        step = self.live.step
+        super().on_train_end(logs)
+        self.live.step = step
 
 
 def patch_artifact(api_url: str, artifact_id: str, data: object) -> None:

@@ -5,6 +5,11 @@ every epoch end) plus what Keras leaves out: the per-epoch history, the state of
 stopping and of the plateau schedule, and the best weights so far. A resumed run therefore
 ends with the same epochs in its history and stops where an uninterrupted one would.
 
+Training in phases (a frozen backbone, then fine-tuning with a new optimizer) keeps each
+later phase's backup in a folder of its own (`phase-2/`), and marks a phase finished with its
+final weights, so a run killed in phase 2 restarts there, with every epoch of both phases in
+its history.
+
 The backup lives in `train.backup_dir`, outside the stage's DVC outputs (DVC deletes those
 before it reruns a stage). It is stamped with a fingerprint of the params and the prepared
 data, so a backup made for other inputs is discarded instead of resumed, and it is removed
@@ -27,10 +32,16 @@ from tasks.train.callbacks import current_learning_rate
 
 STATE = "trainflow-state.json"
 FINGERPRINT = "fingerprint.txt"
+FINISHED, FINAL = "finished.json", "final.npz"
 TRACKED = {
     keras.callbacks.EarlyStopping: ("wait", "best", "best_epoch"),
     keras.callbacks.ReduceLROnPlateau: ("wait", "best", "cooldown_counter"),
 }
+
+
+def tracked_state(callback: keras.callbacks.Callback) -> tuple[str, ...]:
+    """The attributes of a watched callback that a resume restores (subclasses included)."""
+    return next(names for kind, names in TRACKED.items() if isinstance(callback, kind))
 
 
 def fingerprint(train: dict, prepared: Path) -> str:
@@ -72,24 +83,65 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
 
     def __init__(self, backup_dir: Path, tracked: list, replay: list):
         super().__init__(str(backup_dir), double_checkpoint=True, delete_checkpoint=False)
-        self.root, self.tracked, self.replay = Path(backup_dir), tracked, replay
+        self.base = self.root = Path(backup_dir)
+        self.tracked, self.replay = tracked, replay
+        self.earlier: list[dict] = []  # epochs of the phases before this one
         self.history: list[dict] = []
         self.resumed_from = 0
+        self.shown = 0  # epochs the replay callbacks have been shown in this process
+
+    def enter_phase(self, index: int, model: keras.Model) -> bool:
+        """Back up training phase `index` (0 first) in its own folder, since its optimizer
+        differs. True when an earlier run finished that phase: its final weights are loaded
+        into `model` and its epochs counted, and it is not to be trained again."""
+        self.earlier = list(self.history)
+        self.root = self.base if index == 0 else self.base / f"phase-{index + 1}"
+        self.backup_dir = str(self.root)
+        self._weights_path = str(self.root / "latest.weights.h5")
+        self._training_metadata_path = str(self.root / "training_metadata.json")
+        self._prev_weights_path = f"{self._weights_path}.bkp"
+        self._prev_training_metadata_path = f"{self._training_metadata_path}.bkp"
+        if not (self.root / FINISHED).exists():
+            return False
+        with np.load(self.root / FINAL) as arrays:
+            model.set_weights([arrays[f"arr_{i}"] for i in range(len(arrays.files))])
+        self.history = self.earlier + read_json(self.root / FINISHED)["history"]
+        self._resumed()
+        return True
+
+    def finish_phase(self, model: keras.Model) -> None:
+        """Mark the current phase finished, with the weights it ended with."""
+        tmp = self.root / "final.npz.tmp"
+        with tmp.open("wb") as file:
+            np.savez(file, *model.get_weights())
+        os.replace(tmp, self.root / FINAL)
+        write_json(self.root / FINISHED, {"history": self.history[len(self.earlier) :]})
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
+        # Keras keeps the epoch a backup restored on the model across fit() calls: only this
+        # phase's backup may set where this fit starts.
+        self.model._initial_epoch = None
         super().on_train_begin(logs)
         done = self._saved_epoch()
         state = read_json(self.root / STATE) if done and (self.root / STATE).exists() else {}
-        self.history = state.get("history", [])[:done]
-        if not self.history:
-            return
+        restored = [r for r in state.get("history", []) if r["epoch"] < done]
+        self.history = self.earlier + restored
+        if restored:
+            self._resumed()
+            self._restore(restored[-1]["state"])
+        self._replay()
+
+    def _resumed(self) -> None:
         self.resumed_from = len(self.history)
-        print(f"train: resuming from epoch {self.resumed_from} (backup {self.root})", flush=True)
-        self._restore(self.history[-1]["state"])
-        for record in self.history:
+        print(f"train: resuming from epoch {self.resumed_from} (backup {self.base})", flush=True)
+
+    def _replay(self) -> None:
+        """Show the epochs restored from the backup to the curves (DVCLive, TensorBoard)."""
+        for record in self.history[self.shown :]:
             for callback in self.replay:
                 callback.on_epoch_end(record["epoch"], dict(record["logs"]))
+        self.shown = len(self.history)
 
     def _saved_epoch(self) -> int:
         path = Path(self._training_metadata_path)
@@ -105,17 +157,19 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
                     callback.best_weights = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
 
     def _best_path(self, epoch: int | None) -> Path:
-        return self.root / f"best-{epoch}.npz"
+        """Early stopping's best epoch may be in an earlier phase: one folder for all."""
+        return self.base / f"best-{epoch}.npz"
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = dict(logs or {})
         logs.setdefault("learning_rate", current_learning_rate(self.model))
         state = [
-            {name: _plain(getattr(c, name)) for name in TRACKED[type(c)]} for c in self.tracked
+            {name: _plain(getattr(c, name)) for name in tracked_state(c)} for c in self.tracked
         ]
         self._save_best(epoch)
         self.history.append({"epoch": epoch, "logs": _plain(logs), "state": state})
-        write_json(self.root / STATE, {"history": self.history})
+        self.shown = len(self.history)  # the callbacks after this one report it live
+        write_json(self.root / STATE, {"history": self.history[len(self.earlier) :]})
         super().on_epoch_end(epoch, logs)
 
     def _save_best(self, epoch: int) -> None:
@@ -127,11 +181,11 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         stops = [c for c in self.tracked if isinstance(c, keras.callbacks.EarlyStopping)]
         if not stops or stops[0].best_epoch != epoch or stops[0].best_weights is None:
             return
-        tmp = self.root / "best.npz.tmp"
+        tmp = self.base / "best.npz.tmp"
         with tmp.open("wb") as file:
             np.savez(file, *stops[0].best_weights)
         os.replace(tmp, self._best_path(epoch))
-        for old in sorted(self.root.glob("best-*.npz"), key=_epoch_of)[:-2]:
+        for old in sorted(self.base.glob("best-*.npz"), key=_epoch_of)[:-2]:
             old.unlink()
 
 

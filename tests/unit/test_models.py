@@ -9,7 +9,7 @@ import pytest
 
 from tasks.common.params import CnnParams, MlpParams, TrainParams
 from tasks.common.signature import build as signature
-from tasks.model import build
+from tasks.model import build, vision
 from tasks.model.build import TableStats, cnn, compile_model, learning_rate, mlp
 from tasks.model.pipeline import predict_proba
 
@@ -93,9 +93,10 @@ def test_compile_uses_the_configured_optimizer_and_schedule():
     assert model.jit_compile is False
 
 
-def test_model_code_uses_keras_apis_only():
-    """No TensorFlow in the model code, so the CNN builds on any Keras backend."""
-    tree = ast.parse(inspect.getsource(build))
+@pytest.mark.parametrize("module", [build, vision], ids=lambda m: m.__name__)
+def test_model_code_uses_keras_apis_only(module):
+    """No TensorFlow in the model code, so the image model builds on any Keras backend."""
+    tree = ast.parse(inspect.getsource(module))
     imported = {
         alias.name.split(".")[0]
         for node in ast.walk(tree)
@@ -103,7 +104,7 @@ def test_model_code_uses_keras_apis_only():
         for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module)])
     }
     assert "tensorflow" not in imported
-    assert "tf." not in inspect.getsource(build)
+    assert "tf." not in inspect.getsource(module)
 
 
 def test_columns_whose_names_differ_only_in_case_are_two_inputs():

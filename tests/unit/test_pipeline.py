@@ -5,7 +5,14 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from tasks.model.pipeline import dataset, predict_proba, split_dataset
+from tasks.model.pipeline import (
+    BLOCK_BATCHES,
+    BLOCK_BYTES,
+    block_batches,
+    dataset,
+    predict_proba,
+    split_dataset,
+)
 from tasks.model.reader import Split
 from tests import prepared
 
@@ -77,3 +84,13 @@ def test_predict_proba_returns_one_row_per_input_in_order():
     proba = predict_proba(model, x, batch_size=2)
     assert proba.shape == (3, 2)
     assert proba.argmax(axis=1).tolist() == [1, 0, 0]
+
+
+def test_blocks_of_photos_are_bounded_in_bytes_blocks_of_small_rows_in_batches():
+    assert block_batches(8 * 8, 32) == BLOCK_BATCHES  # digits: 32 batches a block
+    photo = 224 * 224 * 3
+    assert block_batches(photo, 32) * 32 * photo <= BLOCK_BYTES  # photos: about 16 MB
+    assert block_batches(photo, 512) == 1  # never less than a batch
+    pixels = np.zeros((100, 64, 64, 3), np.uint8)
+    batches = list(dataset(pixels, np.zeros(100, "int32"), batch_size=8, seed=0))
+    assert [len(x) for x, _ in batches] == [8] * 12 + [4]

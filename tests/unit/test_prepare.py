@@ -8,11 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from tasks import prepare
 from tasks.common.errors import DataValidationError, ExitCode
-from tasks.common.params import PrepareParams
+from tasks.common.params import Params, PrepareParams, validate
+from tasks.data.images import load_image
+from tasks.prepare import images
+from tests.photos import photo_folder
 from tests.unit.test_validate import clean_table, params_for, write_images, write_table
 
 
@@ -99,3 +103,42 @@ def test_refuses_data_that_failed_validation(tmp_path, monkeypatch):
     with pytest.raises(DataValidationError, match="failed validation"):
         prepare.run(params_for(suite=None))
     assert not Path("data/prepared").exists()
+
+
+def photo_params(**data: object) -> Params:
+    return validate({"data": {"image_size": [16, 16], "channels": 3, **data}})
+
+
+def test_photos_stream_into_row_groups_in_a_shuffled_training_order(tmp_path, monkeypatch):
+    photo_folder(tmp_path / "data/raw/images", per_class=20)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(images, "ROW_GROUP_BYTES", 16 * 16 * 3 * 8)  # 8 photos per group
+    meta = prepare.run(photo_params(resize="pad"))
+    out = tmp_path / "data/prepared"
+    train = pq.ParquetFile(out / "train.parquet")
+    assert train.metadata.num_row_groups == -(-meta["rows"]["train"] // 8)
+    assert max(train.metadata.row_group(i).num_rows for i in range(train.num_row_groups)) == 8
+    table = train.read().to_pandas()
+    assert table["path"].tolist() != sorted(table["path"])  # classes mixed, not in folder order
+    assert table["label"].tolist() == [path.split("/")[0] for path in table["path"]]
+    for row in table.iloc[::9].itertuples():
+        decoded = load_image(tmp_path / "data/raw/images" / row.path, (16, 16), 3, "pad")
+        assert row.pixels == decoded.tobytes()
+    test = pd.read_parquet(out / "test.parquet")
+    assert test["path"].tolist() == sorted(test["path"])  # evaluate lists them in file order
+    assert meta["signature"]["inputs"][0] | {"shape": None} == {
+        "column": "image",
+        "name": "image",
+        "dtype": "uint8",
+        "shape": None,
+        "resize": "pad",
+    }
+
+
+def test_an_unreadable_photo_stops_prepare_naming_it(tmp_path, monkeypatch):
+    photo_folder(tmp_path / "data/raw/images", per_class=10)
+    (tmp_path / "data/raw/images/dots/zz.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataValidationError, match=r"not readable images, e.g. \['dots/zz.jpg'\]"):
+        prepare.run(photo_params())
+    assert not (tmp_path / "data/prepared").exists()

@@ -3,7 +3,7 @@ import pytest
 
 from flows.predict import check_table
 from tasks.common.errors import DataValidationError
-from tasks.common.signature import build, differences, input_names, signature_of
+from tasks.common.signature import build, differences, image_resize, input_names, signature_of
 
 DIGITS = {"kind": "image", "target": "label", "classes": [str(d) for d in range(10)]}
 DIGITS["image_shape"] = [8, 8, 1]
@@ -64,6 +64,19 @@ def test_differences_name_what_changed():
         "inputs only the champion takes: [weight, color] (2)",
         "inputs only the challenger takes: [size] (1)",
     ]
+
+
+def test_image_signatures_record_how_photos_are_resized():
+    cropped, padded = build(DIGITS | {"resize": "crop"}), build(DIGITS | {"resize": "pad"})
+    assert image_resize(cropped) == "crop" and image_resize(padded) == "pad"
+    assert image_resize(build(DIGITS)) == "stretch"  # recorded before `resize`: as it was fed
+    assert differences(cropped, padded) == [
+        "input 'image': the champion's images are resized by crop, this model's by pad "
+        "(data.resize)"
+    ]
+    assert (
+        differences(build(DIGITS), padded) == []
+    )  # unknown for the older model: not held against it
 
 
 def test_predict_names_missing_and_mistyped_columns():

@@ -1,0 +1,77 @@
+"""The image side of prepare: split by the manifest, then decode each split as a stream.
+
+The split is decided on the manifest alone (paths, labels, pixel hashes), so no pixels are
+held for it. Each split's files are then decoded by `tasks.data.images.load_images` (threads,
+a chunk at a time) and written a row group at a time, so peak memory follows one row group,
+not the number of photos. The training split is written in a seeded random order: the
+streamed reader shuffles row groups and a window of rows, and must not meet whole classes in a
+row.
+"""
+
+from __future__ import annotations
+
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tasks.common.errors import DataValidationError
+from tasks.common.params import DataParams
+from tasks.data.columns import fold
+from tasks.data.images import load_images
+from tasks.data.manifest import manifest
+
+LABEL = "label"
+ROW_GROUP_BYTES = 8 * 2**20  # pixels per row group: what writing (and streaming) holds
+SCHEMA = pa.schema([("path", pa.string()), (LABEL, pa.string()), ("pixels", pa.binary())])
+MAX_EXAMPLES = 5
+
+
+def image_frame(images_root: Path, data: DataParams) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """(path, label) of every image, the prepared metadata, and the manifest.
+
+    Raises:
+        DataValidationError when a file cannot be decoded (validation names them too; this
+        guards a prepare run by hand on data that was never validated).
+    """
+    images = manifest(images_root)
+    if data.normalize_labels:  # "Cat " and "cat" are one class (validate counts them so too)
+        images["label"] = fold(images["label"]).astype(str)
+    broken = images.loc[~images["decodable"].astype(bool), "path"].tolist()
+    if broken:
+        raise DataValidationError(
+            f"prepare: {len(broken)} files under {images_root} are not readable images, "
+            f"e.g. {broken[:MAX_EXAMPLES]}"
+        )
+    frame = images[["path", LABEL]].reset_index(drop=True)
+    shape = [*data.image_size, data.channels]
+    meta = {"target": LABEL, "image_shape": shape, "resize": data.resize}
+    return frame, meta | {"null_targets_dropped": 0}, images
+
+
+def training_order(rows: np.ndarray, seed: int) -> np.ndarray:
+    """The training split's rows in a seeded random order (see the module docstring)."""
+    return np.random.default_rng(seed).permutation(rows)
+
+
+def write_split(path: Path, images_root: Path, rows: pd.DataFrame, data: DataParams) -> int:
+    """Decode `rows` (path, label) and write them as Parquet, one row group at a time.
+
+    Returns:
+        The number of row groups written.
+    """
+    per_group = max(1, ROW_GROUP_BYTES // (int(np.prod(data.image_size)) * data.channels))
+    files = (images_root / name for name in rows["path"])
+    pixels = load_images(files, tuple(data.image_size), data.channels, data.resize)
+    groups = 0
+    with pq.ParquetWriter(path, SCHEMA) as writer:
+        for start in range(0, len(rows), per_group):
+            part = rows.iloc[start : start + per_group]
+            blobs = [array.tobytes() for array in islice(pixels, len(part))]
+            columns = {"path": part["path"].tolist(), LABEL: part[LABEL].tolist(), "pixels": blobs}
+            writer.write_table(pa.table(columns, schema=SCHEMA))
+            groups += 1
+    return groups

@@ -54,21 +54,27 @@ def prefect_api() -> Iterator[str]:
         yield PREFECT_API_URL.value()
 
 
-@pytest.fixture
-def env(prefect_api: str, tmp_path: Path) -> dict[str, str]:
-    """A fresh-machine environment: no git identity, the test Prefect server, our venv first."""
-    home = tmp_path / "home"
-    home.mkdir()
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PREFECT_", "TRAINFLOW_"))
-    }
+def fresh_env(home: Path, prefect_api: str, **extra: str) -> dict[str, str]:
+    """A fresh machine's environment: no git identity, no settings of ours, Prefect or AWS, the
+    test Prefect server, the venv's commands first on PATH (as `source .venv/bin/activate`)."""
+    drop = ("GIT_", "PREFECT_", "TRAINFLOW_", "AWS_")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     return clean | {
         "HOME": str(home),
         "GIT_CONFIG_NOSYSTEM": "1",
         "PREFECT_API_URL": prefect_api,
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
         "DVC_NO_ANALYTICS": "1",
+        **extra,
     }
+
+
+@pytest.fixture
+def env(prefect_api: str, tmp_path: Path) -> dict[str, str]:
+    """A fresh-machine environment for one test."""
+    home = tmp_path / "home"
+    home.mkdir()
+    return fresh_env(home, prefect_api)
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str], timeout: int = 600):

@@ -8,7 +8,6 @@ The tests of this module build on each other, in order, like a team's first days
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import pytest
 from tasks.common.errors import ExitCode
 from tasks.common.params import write_overrides
 from tasks.registry.versions import out_hash
-from tests.conftest import BIN, FAST, free_port, make_workspace, run, wait_until
+from tests.conftest import BIN, FAST, free_port, fresh_env, make_workspace, run, wait_until
 from tests.registry_team import git, remote_tags, stored
 
 pytestmark = pytest.mark.e2e
@@ -71,18 +70,9 @@ def task_names(flow_run_id) -> set[str]:
 
 @pytest.fixture(scope="module")
 def env(prefect_api: str, tmp_path_factory) -> dict[str, str]:
-    """A fresh machine: no git identity, the venv's commands first on PATH (as the README's
-    `source .venv/bin/activate` does), the test Prefect server."""
+    """A fresh machine for the whole module (its workers poll the test server every second)."""
     home = tmp_path_factory.mktemp("home")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PREFECT_", "AWS_"))}
-    return clean | {
-        "HOME": str(home),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "PREFECT_API_URL": prefect_api,
-        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "DVC_NO_ANALYTICS": "1",
-    }
+    return fresh_env(home, prefect_api, PREFECT_RUNNER_POLL_FREQUENCY="1")
 
 
 @pytest.fixture(scope="module")

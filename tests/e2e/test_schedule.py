@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tasks.registry.versions import out_hash
-from tests.conftest import BIN, FAST, git_tags, make_workspace, run, wait_until
+from tests.conftest import BIN, FAST, fresh_env, git_tags, make_workspace, run, wait_until
 
 pytestmark = pytest.mark.e2e
 CRON = "0 3 * * *"
@@ -62,15 +61,7 @@ def deployment(name: str):
 @pytest.fixture(scope="module")
 def user_env(prefect_api: str, tmp_path_factory) -> dict[str, str]:
     home = tmp_path_factory.mktemp("home")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PREFECT_"))}
-    return clean | {
-        "HOME": str(home),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "PREFECT_API_URL": prefect_api,
-        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "DVC_NO_ANALYTICS": "1",
-    }
+    return fresh_env(home, prefect_api, PREFECT_RUNNER_POLL_FREQUENCY="1")
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import hashlib
 import re
 from collections import Counter
 
-from tasks.common.errors import ParamsError
+from tasks.common.errors import DataValidationError, ParamsError
 
 IMAGE_INPUT = "image"
 NUMERIC, TEXT = "float32", "string"
@@ -94,7 +94,16 @@ def describe(signature: dict) -> str:
     return f"a table of {len(signature['inputs'])} columns -> {classes}"
 
 
-def _few(values: list) -> str:
+def unknown_labels(where: str, target: str, found: list, classes: list) -> DataValidationError:
+    """The error for labels a split holds that its model's classes do not (a stale split)."""
+    return DataValidationError(
+        f"{where}: column '{target}' holds labels outside meta.json's classes "
+        f"{few(classes)}: {few(sorted(set(map(str, found))))}; rerun prepare"
+    )
+
+
+def few(values: list) -> str:
+    """A short list for a message: the first few values and how many there are."""
     shown = ", ".join(map(str, values[:SHOWN]))
     return f"[{shown}{', ...' if len(values) > SHOWN else ''}] ({len(values)})"
 
@@ -104,9 +113,9 @@ def _input_differences(champion: dict, challenger: dict) -> list[str]:
     ours = {s["column"]: s for s in challenger["inputs"]}
     found = []
     if gone := [c for c in theirs if c not in ours]:
-        found.append(f"inputs only the champion takes: {_few(gone)}")
+        found.append(f"inputs only the champion takes: {few(gone)}")
     if new := [c for c in ours if c not in theirs]:
-        found.append(f"inputs only the challenger takes: {_few(new)}")
+        found.append(f"inputs only the challenger takes: {few(new)}")
     for column in (c for c in ours if c in theirs):
         a, b = theirs[column], ours[column]
         if (a["dtype"], a["shape"]) != (b["dtype"], b["shape"]):
@@ -137,7 +146,6 @@ def differences(champion: dict, challenger: dict) -> list[str]:
         )
     if champion["classes"] != challenger["classes"]:
         found.append(
-            f"classes: champion {_few(champion['classes'])}, "
-            f"this model {_few(challenger['classes'])}"
+            f"classes: champion {few(champion['classes'])}, this model {few(challenger['classes'])}"
         )
     return found + _input_differences(champion, challenger)

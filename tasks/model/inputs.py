@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.common.io import read_json
-from tasks.common.signature import TEXT, signature_of
+from tasks.common.signature import TEXT, signature_of, unknown_labels
 
 
 def table_inputs(frame: pd.DataFrame, signature: dict) -> dict[str, np.ndarray]:
@@ -58,7 +58,12 @@ class Splits:
 
     def labels(self, split: str) -> np.ndarray:
         classes = {name: index for index, name in enumerate(self.meta["classes"])}
-        return self.frames[split][self.meta["target"]].astype(str).map(classes).to_numpy("int32")
+        labels = self.frames[split][self.meta["target"]].astype(str)
+        index = labels.map(classes)
+        if index.isna().any():
+            where = f"the {split} split"
+            raise unknown_labels(where, self.meta["target"], labels[index.isna()], [*classes])
+        return index.to_numpy("int32")
 
 
 def load_splits(prepared: str | Path, names: tuple[str, ...] = ("train", "val")) -> Splits:

@@ -4,7 +4,9 @@ The train stage holds a prepared split in memory (fastest: each epoch gathers ba
 tensors) only when it fits comfortably, and streams it from Parquet otherwise
 (`tasks.model.pipeline.split_dataset`). "Fits" is decided per run, from the split's estimated
 size as tensors and the memory available to this process then, so the same params train in
-memory on a large machine and streamed in a small container.
+memory on a large machine and streamed in a small container. Holding and streaming order the
+rows differently, so where the order must not depend on the machine (`train.deterministic`,
+or several workers that each decide) only `train.cache_max_mb` decides.
 """
 
 from __future__ import annotations
@@ -70,9 +72,16 @@ def available_mb() -> float:
     return max(free, 0) / MB
 
 
-def hold_in_memory(split: Split, cache_max_mb: float) -> tuple[bool, str]:
-    """Whether to hold the split in memory, and why, in words for the stage's output."""
+def hold_in_memory(split: Split, cache_max_mb: float, steady: bool = False) -> tuple[bool, str]:
+    """Whether to hold the split in memory, and why, in words for the stage's output.
+
+    `steady`: decide on `cache_max_mb` alone, whatever memory is free (the same decision on
+    every machine, so the same data order); the reason then warns when memory looks short.
+    """
     need, free = split_mb(split), available_mb()
-    fits = need <= cache_max_mb and need <= SHARE * free
     reason = f"{need:,.0f} MB needed, {free:,.0f} MB free, train.cache_max_mb {cache_max_mb:g}"
-    return fits, reason
+    if steady:
+        if need <= cache_max_mb and need > SHARE * free:
+            reason += " (more than half the free memory; lower train.cache_max_mb to stream)"
+        return need <= cache_max_mb, reason
+    return need <= cache_max_mb and need <= SHARE * free, reason

@@ -141,10 +141,17 @@ def held(split: Split) -> tuple[tf.Tensor | dict[str, tf.Tensor], tf.Tensor]:
 
 
 def split_dataset(
-    split: Split, batch_size: int, cache_max_mb: float, window: int, seed: int | None = None
-) -> tuple[tf.data.Dataset, bool]:
-    """The training dataset of a split and whether it is held in memory: when it fits both
-    `train.cache_max_mb` and half the memory free now (`tasks.model.memory`)."""
-    if hold_in_memory(split, cache_max_mb)[0]:
-        return dataset(*held(split), batch_size, seed), True
-    return stream(split, batch_size, window, seed), False
+    split: Split,
+    batch_size: int,
+    cache_max_mb: float,
+    window: int,
+    seed: int | None = None,
+    steady: bool = False,
+) -> tuple[tf.data.Dataset, bool, str]:
+    """The training dataset of a split, whether it is held in memory and why: when it fits both
+    `train.cache_max_mb` and half the memory free now, or `cache_max_mb` alone when `steady`
+    (`tasks.model.memory.hold_in_memory`)."""
+    fits, reason = hold_in_memory(split, cache_max_mb, steady)
+    if fits:
+        return dataset(*held(split), batch_size, seed), True, reason
+    return stream(split, batch_size, window, seed), False, reason

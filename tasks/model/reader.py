@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tasks.common.signature import TEXT, signature_of
+from tasks.common.signature import TEXT, signature_of, unknown_labels
 from tasks.model.build import TableStats
 
 MB = 1024 * 1024
@@ -50,9 +50,11 @@ class Split:
 
     def labels(self, table: pa.Table) -> np.ndarray:
         classes = pa.array(self.meta["classes"], pa.string())
-        index = pc.index_in(table[self.meta["target"]].cast(pa.string()), value_set=classes)
+        labels = table[self.meta["target"]].cast(pa.string())
+        index = pc.index_in(labels, value_set=classes)
         if index.null_count:
-            raise ValueError(f"{self.path}: labels outside meta.json classes")
+            found = pc.filter(labels, pc.is_null(index)).to_pylist()
+            raise unknown_labels(str(self.path), self.meta["target"], found, self.meta["classes"])
         return index.to_numpy().astype("int32")
 
     def inputs(self, table: pa.Table, raw_pixels: bool = False):

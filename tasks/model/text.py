@@ -1,9 +1,12 @@
-"""Text preprocessing that travels inside the model, so serving needs none."""
+"""Text preprocessing that travels inside the model, so serving needs none.
+
+Like Keras' `StringLookup` it needs the TensorFlow backend (Keras has no string ops); it
+imports TensorFlow only when it runs, so the image models stay backend-agnostic.
+"""
 
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 
 
 @keras.saving.register_keras_serializable(package="trainflow")
@@ -13,6 +16,8 @@ class FoldText(keras.layers.Layer):
     "cat" at serving time too."""
 
     def call(self, inputs):
+        import tensorflow as tf
+
         return tf.strings.lower(tf.strings.strip(inputs), encoding="utf-8")
 
     def compute_output_shape(self, input_shape):

@@ -126,10 +126,13 @@ def fit(
     meta = read_json(prepared / "meta.json")
     splits = {name: Split(prepared / f"{name}.parquet", meta) for name in ("train", "val")}
     stats = table_stats(splits["train"]) if meta["kind"] == "table" else None
-    train, train_cached = split_dataset(
-        splits["train"], p.batch_size, p.cache_max_mb, p.shuffle_buffer, seed=p.seed
+    steady = p.deterministic or bool(placement.task)  # the same data order on every machine
+    train, train_cached, why = split_dataset(
+        splits["train"], p.batch_size, p.cache_max_mb, p.shuffle_buffer, p.seed, steady
     )
-    val, val_cached = split_dataset(splits["val"], p.batch_size, p.cache_max_mb, p.shuffle_buffer)
+    val, val_cached, _ = split_dataset(
+        splits["val"], p.batch_size, p.cache_max_mb, p.shuffle_buffer, steady=steady
+    )
     weights = class_weights(p, meta, splits["train"])
     with placement.strategy.scope(), precision_scope(placement.precision):
         model = build(meta, stats, p)
@@ -137,6 +140,8 @@ def fit(
     steps = math.ceil(splits["train"].rows / p.batch_size)
     compile_phase(model, p, placement, steps, plan(p)[0])
     print(f"train: {describe(placement, bool(model.jit_compile), in_memory)}", flush=True)
+    if not train_cached or "lower train.cache_max_mb" in why:
+        print(f"train: training split: {why}", flush=True)
     data = {"x": train, "validation_data": val, "class_weight": weights}
     history = train_phases(model, p, placement, steps, data, callbacks or [])
     return Fitted(export(model, meta, stats, p), history, model.jit_compile, in_memory, weights)

@@ -11,8 +11,7 @@ from pathlib import Path
 from tasks.common.errors import ParamsError
 from tasks.common.io import read_json
 from tasks.common.params import Params
-
-SHOWN = 6
+from tasks.common.signature import few
 
 
 def champion_reference(params: Params) -> dict | None:
@@ -28,11 +27,6 @@ def champion_reference(params: Params) -> dict | None:
     from tasks.registry.files import champion_reference as registered
 
     return registered(params)
-
-
-def _few(values: set) -> str:
-    shown = sorted(map(str, values))[:SHOWN]
-    return "[" + ", ".join(shown) + (", ..." if len(values) > SHOWN else "") + "]"
 
 
 def _their_columns(reference: dict, target: str) -> set[str]:
@@ -61,11 +55,16 @@ def mismatch(reference: dict, kind: str, target: str, classes: set, columns: set
         return f"the champion's label column is '{their_target}', this data's is '{target}'"
     their_classes = set(signature.get("classes") or [])
     if their_classes and their_classes != classes:
-        return f"the champion's classes are {_few(their_classes)}, this data's {_few(classes)}"
+        theirs, ours = _listed(their_classes), _listed(classes)
+        return f"the champion's classes are {theirs}, this data's {ours}"
     their_columns = _their_columns(reference, their_target) if kind == "table" else set()
     if their_columns != columns:
         gone, new = their_columns - columns, columns - their_columns
-        found = [f"only the champion's: {_few(gone)}"] if gone else []
-        found += [f"only this data's: {_few(new)}"] if new else []
+        found = [f"only the champion's: {_listed(gone)}"] if gone else []
+        found += [f"only this data's: {_listed(new)}"] if new else []
         return "other feature columns (" + "; ".join(found) + ")"
     return None
+
+
+def _listed(values) -> str:
+    return few(sorted(map(str, values)))

@@ -59,8 +59,22 @@ def test_a_split_is_held_only_when_it_fits_half_the_free_memory(table, monkeypat
     monkeypatch.setattr(memory, "available_mb", lambda: 1.5 * need)
     fits, reason = hold_in_memory(table, cache_max_mb=1024)
     assert not fits and "MB needed" in reason and "MB free" in reason
-    _, in_memory = split_dataset(table, 64, cache_max_mb=1024, window=100, seed=1)
+    _, in_memory, _ = split_dataset(table, 64, cache_max_mb=1024, window=100, seed=1)
     assert not in_memory
+
+
+def test_a_steady_decision_ignores_free_memory_and_says_when_it_is_short(table, monkeypatch):
+    """train.deterministic (or several workers) must order rows alike on every machine."""
+    need = split_mb(table)
+    monkeypatch.setattr(memory, "available_mb", lambda: 1.5 * need)
+    fits, reason = hold_in_memory(table, cache_max_mb=1024, steady=True)
+    assert fits and "lower train.cache_max_mb to stream" in reason
+    assert not hold_in_memory(table, cache_max_mb=need / 2, steady=True)[0]
+    monkeypatch.setattr(memory, "available_mb", lambda: 100 * need)
+    fits, reason = hold_in_memory(table, cache_max_mb=1024, steady=True)
+    assert fits and "lower" not in reason
+    _, in_memory, _ = split_dataset(table, 64, 1024, window=100, seed=1, steady=True)
+    assert in_memory
 
 
 def test_available_memory_is_what_the_machine_reports():

@@ -51,8 +51,8 @@ def test_string_columns_feed_through_tf_data():
 
 
 def test_small_split_is_held_in_memory_large_one_streamed(images: Split):
-    cached, in_memory = split_dataset(images, 32, cache_max_mb=10, window=40, seed=1)
-    streamed, not_in_memory = split_dataset(images, 32, cache_max_mb=0, window=40, seed=1)
+    cached, in_memory, _ = split_dataset(images, 32, cache_max_mb=10, window=40, seed=1)
+    streamed, not_in_memory, _ = split_dataset(images, 32, cache_max_mb=0, window=40, seed=1)
     assert in_memory and not not_in_memory
     for data in (cached, streamed):
         assert data.cardinality().numpy() == 4
@@ -66,7 +66,7 @@ def test_streamed_and_cached_epochs_hold_the_same_examples(images: Split):
     frame = pd.read_parquet(images.path)
     expected = sorted(zip(frame["pixels"], frame["label"].astype(int), strict=True))
     for cache_max_mb in (10, 0):
-        data, _ = split_dataset(images, 32, cache_max_mb, window=40, seed=2)
+        data, *_ = split_dataset(images, 32, cache_max_mb, window=40, seed=2)
         seen = [
             (image.tobytes(), int(label))
             for pixels, labels in data

@@ -5,6 +5,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from tasks.common.errors import DataValidationError
 from tasks.model.reader import Batches, Split, pixel_bytes, table_stats
 from tests import prepared
 
@@ -42,8 +43,11 @@ def test_table_inputs_keep_missing_values_as_the_model_expects(table: Split):
 
 def test_labels_outside_the_classes_are_refused(table: Split):
     bad = Split(table.path, {**table.meta, "classes": ["no"]})
-    with pytest.raises(ValueError, match="outside meta.json classes"):
+    with pytest.raises(DataValidationError) as found:
         bad.read()
+    message = str(found.value)
+    assert message.startswith(f"{table.path}: column '{table.meta['target']}' holds labels")
+    assert "outside meta.json's classes [no] (1)" in message and "rerun prepare" in message
 
 
 def test_table_stats_match_pandas_over_many_small_batches(table: Split):

@@ -86,7 +86,7 @@ def text_inputs(signature: dict) -> list[dict]:
 
 
 def describe(signature: dict) -> str:
-    """One line: `image 8x8x1 -> 10 classes` or `table of 7 columns -> 2 classes`."""
+    """One line: `images 8x8x1 -> 10 classes of 'label'` or `a table of 7 columns -> ...`."""
     classes = f"{len(signature['classes'])} classes of '{signature['target']}'"
     if signature["kind"] == "image":
         shape = "x".join(map(str, signature["inputs"][0]["shape"]))

@@ -1,6 +1,6 @@
 """Validate stage: Great Expectations checks on the raw data, before anything trains on it.
 
-Tables are checked in slabs of at most `validate.batch_mb` megabytes (`tasks.data.tables`), so
+Tables are checked in slabs of at most `validate.batch_mb` megabytes (`tasks.data.slabs`), so
 memory stays bounded; image folders through a manifest (`tasks.data.manifest`). What decides
 the verdict: structural expectations derived from params plus the committed suite
 `validate.suite`; the data's own shape (rows per class, duplicated samples); what quietly

@@ -1,7 +1,7 @@
 """Great Expectations on a table of any size: one slab at a time, results merged.
 
 GX validates one in-memory frame at a time. A raw table is read in slabs
-(`tasks.data.tables.table_slabs`: the rows of a span, a group of columns at a time) and each
+(`tasks.data.slabs.table_slabs`: the rows of a span, a group of columns at a time) and each
 expectation's results are merged by what it measures:
 
 - row-local expectations (not null, in set, between, regex...) add up their element and

@@ -1,6 +1,6 @@
 """Data Docs: every validation is stored in the gx/ file context and rendered as a page.
 
-Checks run in an ephemeral context (`tasks.validate.batches.Runner`), so no run writes datasource or
+Checks run in an ephemeral context (`tasks.validate.runner.Runner`), so no run writes datasource or
 checkpoint configs into the committed gx/ files; only the merged result is stored, under
 gx/uncommitted/ (ignored by git), and Data Docs are rebuilt for it.
 """

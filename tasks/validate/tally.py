@@ -57,7 +57,7 @@ class Tally:
         self.drift = DriftCounter(reference) if reference else None
 
     def __call__(self, frame: pd.DataFrame, images: bool = False, first: bool = True) -> None:
-        """Count a batch; or a slab (`tasks.data.tables.Slab`): some columns of some rows,
+        """Count a batch; or a slab (`tasks.data.slabs.Slab`): some columns of some rows,
         `first` for the slab of those rows that holds the label and opens their keys."""
         written, features = frame, [] if images else self._features(frame)
         for column in features:

@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test bench lint format constraints
 
 $(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "trainflow needs Python 3.11+, $(PYTHON) is " + sys.version.split()[0] + ": make PYTHON=python3.11 ..." or 0)'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $(STAMP)

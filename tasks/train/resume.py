@@ -3,7 +3,9 @@
 `ResumableBackup` is Keras's `BackupAndRestore` (weights, optimizer state and epoch, saved at
 every epoch end) plus what Keras leaves out: the per-epoch history, the state of early
 stopping and of the plateau schedule, and the best weights so far. A resumed run therefore
-ends with the same epochs in its history and stops where an uninterrupted one would.
+ends with the same epochs in its history and stops by the same rules as an uninterrupted one.
+The data order is not restored (like Keras's own backup): later epochs shuffle afresh, so its
+weights are close to, not identical with, those of an uninterrupted run.
 
 Training in phases (a frozen backbone, then fine-tuning with a new optimizer) keeps each
 later phase's backup in a folder of its own (`phase-2/`), and marks a phase finished with its

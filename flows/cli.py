@@ -14,6 +14,7 @@ import typer
 from flows.console import VERBOSE
 from flows.options import Workspace, fail, flag
 from flows.registry_cli import models_app, predict
+from flows.serve import DEFAULT_NAME
 from tasks.common.errors import ExitCode, Interrupted, TrainflowError
 
 app = typer.Typer(help="Declarative retraining pipeline for Keras models.", no_args_is_help=True)
@@ -152,7 +153,7 @@ def serve(
     no_register: NoRegister = False,
     name: Annotated[
         str, typer.Option(metavar="NAME", help="Deployment name: retrain/NAME.")
-    ] = "trainflow",
+    ] = DEFAULT_NAME,
     workspace: Workspace = Path("."),
 ) -> None:
     """Serve the retraining flow as a scheduled Prefect deployment (runs until stopped)."""

@@ -46,7 +46,6 @@ def test_bad_data_names_the_column_once(workspace, env, tmp_path):
     assert result.stderr.splitlines()[-2].startswith("Data Docs: ")
 
 
-
 def test_unreadable_data_on_a_fresh_workspace_exits_4_naming_the_file(workspace, env, tmp_path):
     source = tmp_path / "empty.csv"
     source.write_text("")
@@ -55,6 +54,7 @@ def test_unreadable_data_on_a_fresh_workspace_exits_4_naming_the_file(workspace,
     assert "Traceback" not in result.stdout + result.stderr
     assert "stage 'ingest' failed" in result.stderr and str(source) in result.stderr
     assert not (workspace / "reports/validation.json").exists()
+
 
 def test_a_crashed_stage_says_its_exception_and_keeps_the_last_good_outputs(workspace, env):
     first = trainflow(workspace, env, "run", *sets(*FAST))

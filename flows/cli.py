@@ -15,6 +15,7 @@ from flows.console import VERBOSE
 from flows.options import Workspace, fail, flag
 from flows.registry_cli import models_app, predict
 from flows.serve import DEFAULT_NAME
+from flows.server import ServerFailed
 from tasks.common.errors import ExitCode, Interrupted, TrainflowError
 
 app = typer.Typer(help="Declarative retraining pipeline for Keras models.", no_args_is_help=True)
@@ -106,6 +107,8 @@ def run(
     except Interrupted:
         typer.secho(INTERRUPTED, err=True, fg="red")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    except ServerFailed as err:  # before any run: no run logs to point at
+        raise fail(err) from None
     except TrainflowError as err:
         if verbose:
             traceback.print_exception(err)

@@ -105,6 +105,21 @@ def test_bad_params_stop_before_any_run(workspace, env):
     assert result.stdout == ""  # no run started
 
 
+def test_a_temporary_server_that_never_answers_says_what_to_do(workspace, env, tmp_path):
+    alone = {k: v for k, v in env.items() if k != "PREFECT_API_URL"}
+    alone |= {
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "0",
+    }
+    result = trainflow(workspace, alone, "run")
+    message = "the temporary Prefect server at http://127.0.0.1:"
+    assert_one_closing_block(result, ExitCode.INTERNAL, "unexpected internal error", message)
+    assert "no run started; use a running Prefect server instead: `trainflow ui`" in result.stderr
+    assert "PREFECT_API_URL=http://127.0.0.1:4200/api" in result.stderr
+    assert "failure` artifact" not in result.stderr  # no run, so no run logs to point at
+    assert not (workspace / "data/raw").exists()
+
+
 def test_ctrl_c_without_a_prefect_server_ends_in_seconds(workspace, env, tmp_path):
     """The case a newcomer meets: no server configured, so the run starts a temporary one."""
     alone = {k: v for k, v in env.items() if k != "PREFECT_API_URL"}

@@ -14,6 +14,8 @@ import typer
 from flows.console import VERBOSE
 from flows.options import Workspace, fail, flag
 from flows.registry_cli import models_app, predict
+from flows.serve import DEFAULT_NAME
+from flows.server import ServerFailed
 from tasks.common.errors import ExitCode, Interrupted, TrainflowError
 
 app = typer.Typer(help="Declarative retraining pipeline for Keras models.", no_args_is_help=True)
@@ -105,6 +107,8 @@ def run(
     except Interrupted:
         typer.secho(INTERRUPTED, err=True, fg="red")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    except ServerFailed as err:  # before any run: no run logs to point at
+        raise fail(err) from None
     except TrainflowError as err:
         if verbose:
             traceback.print_exception(err)
@@ -152,7 +156,7 @@ def serve(
     no_register: NoRegister = False,
     name: Annotated[
         str, typer.Option(metavar="NAME", help="Deployment name: retrain/NAME.")
-    ] = "trainflow",
+    ] = DEFAULT_NAME,
     workspace: Workspace = Path("."),
 ) -> None:
     """Serve the retraining flow as a scheduled Prefect deployment (runs until stopped)."""

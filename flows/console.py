@@ -27,6 +27,7 @@ NATIVE_NOISE = re.compile(
 ERROR_LINE = "trainflow: "
 TRACEBACK = "Traceback (most recent call last):"
 VERBOSE = "TRAINFLOW_VERBOSE"
+OFF = frozenset({"", "0", "false", "f", "no", "n", "off"})  # click's false values, and unset
 _terminal_fd: int | None = None
 _api: logging.Logger | None = None
 
@@ -64,13 +65,18 @@ def say(text: str) -> None:
         api_logger().info(text)
 
 
+def verbose() -> bool:
+    """TRAINFLOW_VERBOSE read as click reads the `--verbose` flag's envvar: "0", "off" are off."""
+    return os.environ.get(VERBOSE, "").strip().lower() not in OFF
+
+
 class StageLines:
     """Which of a stage's lines the terminal shows: not native noise, not its final
     `trainflow: ...` error line (the run's closing message says it), and nothing from a Python
     traceback on (a crash: the closing message names the exception). Verbose shows all."""
 
     def __init__(self) -> None:
-        self.verbose = bool(os.environ.get(VERBOSE))
+        self.verbose = verbose()
         self.ending = False  # from its error message or traceback on, the stage is failing
 
     def shown(self, line: str) -> bool:

@@ -132,27 +132,50 @@ def models_push(workspace: Workspace = Path(".")) -> None:
 def models_get(
     ref: Ref,
     out: Annotated[
-        Path, typer.Option("--out", metavar="DIR", help="Folder to write the model files to.")
+        Path,
+        typer.Option(
+            "--out",
+            metavar="DIR",
+            help="Folder for the model files: new, empty, or a model fetched before (replaced);"
+            " a folder holding other files is refused.",
+        ),
     ],
     workspace: Workspace = Path("."),
 ) -> None:
     """Fetch the model files of a version or stage from the DVC cache or remote."""
     from tasks.common.params import load_params
-    from tasks.registry.files import fetch_model
+    from tasks.registry.files import fetch_model, replaceable
     from tasks.registry.versions import resolve
 
+    if not replaceable(out):
+        raise typer.BadParameter(
+            f"{out} holds files that are not a model; choose a new or empty folder",
+            param_hint="'--out'",
+        )
     try:
         params = load_params(workspace / "params.yaml")
         version = resolve(workspace, params.register_.artifact, ref)
         fetch_model(workspace, params, version, out, params.register_.dvc_remote)
     except TrainflowError as err:
         raise fail(err) from None
+    except OSError as err:
+        raise unwritable(err, out) from None
     typer.echo(f"{params.register_.artifact}@{version} -> {out}")
+
+
+def unwritable(err: OSError, out: Path) -> typer.BadParameter:
+    """A failed write of the user's --out: a usage error naming the path, not a traceback."""
+    return typer.BadParameter(
+        f"cannot write {err.filename or out}: {err.strerror or err}", param_hint="'--out'"
+    )
 
 
 def predict(
     source: Annotated[
-        Path, typer.Argument(metavar="INPUT", help="CSV/Parquet file or image folder (raw input).")
+        Path,
+        typer.Argument(
+            metavar="INPUT", exists=True, help="CSV/Parquet file or image folder (raw input)."
+        ),
     ],
     model: Annotated[
         str, typer.Option("--model", metavar="VERSION|STAGE", help="Version or stage.")
@@ -184,5 +207,8 @@ def predict(
     if out is None:
         typer.echo(table.to_csv(index=False).rstrip())
     else:
-        table.to_csv(out, index=False)
+        try:
+            table.to_csv(out, index=False)
+        except OSError as err:
+            raise unwritable(err, out) from None
         typer.echo(f"{len(table)} predictions by {params.register_.artifact}@{version} -> {out}")

@@ -144,7 +144,9 @@ def run_stages(params: Params, repo: Path, stages: list[str], force: bool) -> di
         try:
             done[stage] = stage_task(stage, params)(stage, str(repo), force)
         except DataValidationError:
-            publish_validation(repo, repo / params.paths.reports)
+            reports = repo / params.paths.reports
+            if stage == VALIDATE and (reports / "validation.json").exists():  # not from ingest
+                publish_validation(repo, reports)
             raise
         if stage == VALIDATE and done[stage] == "ran":
             publish_validation(repo, repo / params.paths.reports)

@@ -16,6 +16,8 @@ def check_schedule(cron: str | None, interval: float | None) -> None:
     from prefect.client.schemas.schedules import CronSchedule
     from pydantic import ValidationError
 
+    if cron is not None and interval is not None:
+        raise ValueError("--cron and --interval: give one schedule, not both")
     if cron is not None:
         try:
             CronSchedule(cron=cron)
@@ -31,12 +33,14 @@ def serve(
     interval: float | None = None,
     name: str = DEFAULT_NAME,
 ) -> None:
-    """Serve the flow until interrupted; one run at a time (the workspace lock backs this up)."""
+    """Serve the flow until interrupted; one run at a time (the workspace lock backs this up).
+
+    The schedule is checked by `check_schedule` first (the CLI does, to exit with a usage error).
+    """
     from prefect.types.entrypoint import EntrypointType
 
     from flows.retrain import retrain
 
-    check_schedule(cron, interval)
     retrain.serve(
         name=name,
         cron=cron,

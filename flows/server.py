@@ -25,6 +25,14 @@ from tasks.common.errors import TrainflowError
 
 TEMPORARY_SERVER = "TRAINFLOW_TEMPORARY_SERVER"
 HEALTH_POLL_SECONDS = 0.05
+INSTEAD = (
+    "no run started; use a running Prefect server instead: `trainflow ui` in another terminal,"
+    " then `export PREFECT_API_URL=http://127.0.0.1:4200/api` and run again"
+)
+
+
+class ServerFailed(TrainflowError):
+    """The temporary Prefect server did not start (exit 1): there is no run to look into."""
 
 
 def configured_api() -> str | None:
@@ -70,12 +78,18 @@ def _wait_ready(process: subprocess.Popen, url: str, timeout: float) -> None:
     with httpx.Client() as client:
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise TrainflowError(f"the temporary Prefect server exited ({process.returncode})")
+                raise ServerFailed(
+                    f"the temporary Prefect server exited with code {process.returncode} before"
+                    f" answering (its errors are printed above); {INSTEAD}"
+                )
             with contextlib.suppress(httpx.TransportError):
                 if client.get(f"{url}/health").status_code == 200:
                     return
             time.sleep(HEALTH_POLL_SECONDS)
-    raise TrainflowError(f"the temporary Prefect server at {url} did not start in {timeout:g} s")
+    raise ServerFailed(
+        f"the temporary Prefect server at {url} did not answer in {timeout:g} s"
+        f" (PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS); {INSTEAD}"
+    )
 
 
 def flush_logs() -> None:

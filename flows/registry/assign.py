@@ -13,17 +13,23 @@ def assign(repo: Path, artifact: str, version: str, stage: str, force: bool = Fa
     """Tag `version` into `stage`; `force` re-assigns a version GTO still lists in that stage
     (after a newer one took it, as in a rollback)."""
     import gto.api
+    from gto.exceptions import GTOException
 
     name, email = author(repo)
-    gto.api.assign(
-        str(repo),
-        artifact,
-        check_stage(stage),
-        version=check_version(version),
-        force=force,
-        author=name,
-        author_email=email,
-    )
+    try:
+        gto.api.assign(
+            str(repo),
+            artifact,
+            check_stage(stage),
+            version=check_version(version),
+            force=force,
+            author=name,
+            author_email=email,
+        )
+    except GTOException as err:  # e.g. the version is already in that stage
+        raise RegistryError(
+            f"GTO refused to assign {stage} to {artifact}@{version}: {err}"
+        ) from err
 
 
 def prod_history(repo: Path, artifact: str) -> list[str]:
@@ -53,4 +59,7 @@ def rollback(repo: Path, artifact: str) -> tuple[str, str]:
 
 def promote(repo: Path, artifact: str, version: str, stage: str = "prod") -> None:
     with repo_lock(repo, "registry"):
-        assign(repo, artifact, resolve(repo, artifact, version), stage)
+        version = resolve(repo, artifact, version)
+        if in_stage(repo, artifact, stage) == version:  # GTO's own refusal hints at a --force
+            raise RegistryError(f"{artifact}@{version} is already in {stage}: nothing to promote")
+        assign(repo, artifact, version, stage)

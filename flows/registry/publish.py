@@ -60,7 +60,12 @@ def branch_state(repo: Path, to: Target, refs: dict[str, str]) -> BranchState:
     if theirs is None:
         return "push"
     if run_git(repo, "cat-file", "-e", f"{theirs}^{{commit}}").returncode:
-        run_git(repo, "fetch", "-q", to.git, f"refs/heads/{to.branch}")  # to compare histories
+        fetched = run_git(repo, "fetch", "-q", to.git, f"refs/heads/{to.branch}")
+        if fetched.returncode:  # unknown histories are not diverged ones: keep the registration
+            raise PublishError(
+                f"git remote '{to.git}' ({to.url}): cannot fetch '{to.branch}' to compare"
+                f" histories: {last(fetched)}"
+            )
     if is_ancestor(repo, theirs, head):
         return "push"
     return "behind" if is_ancestor(repo, head, theirs) else "diverged"

@@ -16,7 +16,7 @@ from pathlib import Path
 from flows.registry.assign import assign
 from flows.registry.gitrepo import author, commit_paths, git, repo_lock, show_file, undo_commit
 from flows.registry.lineage import lineage_record, model_card
-from tasks.common.errors import ModelRefused
+from tasks.common.errors import ModelRefused, RegistryError
 from tasks.common.io import read_json, write_json
 from tasks.common.params import Params
 from tasks.evaluate.gate import refusal
@@ -164,10 +164,14 @@ def undo_interrupted(repo: Path) -> None:
 
 def tag_version(repo: Path, artifact: str, version: str, stages: list[str]) -> None:
     import gto.api
+    from gto.exceptions import GTOException
 
     name, email = author(repo)
-    gto.api.register(
-        str(repo), artifact, ref="HEAD", version=version, author=name, author_email=email
-    )
+    try:
+        gto.api.register(
+            str(repo), artifact, ref="HEAD", version=version, author=name, author_email=email
+        )
+    except GTOException as err:  # e.g. this commit already holds a version
+        raise RegistryError(f"GTO refused to register {artifact}@{version}: {err}") from err
     for stage in stages:
         assign(repo, artifact, version, stage)

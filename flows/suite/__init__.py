@@ -19,7 +19,7 @@ import pandas as pd
 from flows.suite.findings import Findings
 from flows.suite.labels import NOTE, label_expectations
 from flows.suite.profile import Profile
-from tasks.common.errors import ExitCode, TrainflowError
+from tasks.common.errors import DataValidationError, ExitCode, TrainflowError
 from tasks.common.params import Params
 from tasks.data.layout import raw_kind, table_parts
 from tasks.data.manifest import manifest
@@ -155,6 +155,10 @@ def draft(params: Params) -> tuple[list, dict]:
     about = {"trainflow": {"drafted_from": params.data.source, "raw": str(raw)}}
     if raw_kind(raw) == "image":
         images = manifest(raw / "images")
+        if not images["decodable"].any():  # nothing to learn channels and sizes from
+            raise DataValidationError(
+                f"{raw / 'images'}: none of its {len(images)} images could be decoded"
+            )
         tally = Tally("label", params.data, None)
         tally(images, images=True)
         about["trainflow"]["rows"] = len(images)

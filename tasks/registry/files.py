@@ -7,11 +7,11 @@ workspace that registered the version and in a fresh clone whose branch never he
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 from tasks.common.errors import RegistryError
+from tasks.common.io import atomic_dir
 from tasks.common.params import Params
 from tasks.registry.versions import REGISTRY_DIR, champion, check_version
 
@@ -51,19 +51,46 @@ def remote_options(repo: Path, remote: str | None = None) -> dict:
     return {"config": {"core": {"remote": name}, "remote": {name: dict(config["remote"][name])}}}
 
 
+# What train writes into a model folder: a folder holding only these is a fetched model.
+MODEL_FILES = frozenset({"model.keras", "meta.json"})
+
+
+def replaceable(dest: Path) -> bool:
+    """Whether `dest` may be replaced by fetched model files: it is new, empty, or a model.
+
+    `models get --out .` must never wipe a workspace (its .git included), so a folder
+    holding anything else is the user's, never ours to delete.
+    """
+    if not dest.exists():
+        return True
+    return dest.is_dir() and {item.name for item in dest.iterdir()} <= MODEL_FILES
+
+
 def fetch_model(
     repo: Path, params: Params, version: str, dest: Path, remote: str | None = None
 ) -> Path:
-    """Copy the model files of a version out of the DVC cache (else the remote) into `dest`."""
+    """Copy the model files of a version out of the DVC cache (else the remote) into `dest`.
+
+    The files land in a temporary folder beside `dest` that replaces it only once complete,
+    so a failed fetch keeps the model that was there.
+    """
+    tag = f"{params.register_.artifact}@{check_version(version)}"
+    if not replaceable(dest):
+        raise RegistryError(f"{dest} holds files that are not a model: not replacing it")
+    with atomic_dir(dest.resolve()) as out:
+        out.rmdir()  # DVC copies a folder's contents only into a path that does not exist
+        get_files(repo, tag, params.paths.model, out, remote)
+    return dest
+
+
+def get_files(repo: Path, tag: str, path: str, dest: Path, remote: str | None) -> None:
+    """DVC's copy of `path` at `tag` into `dest`, its failures as one RegistryError."""
     from dvc.api import DVCFileSystem
 
-    tag = f"{params.register_.artifact}@{check_version(version)}"
-    shutil.rmtree(dest, ignore_errors=True)
     try:
         files = DVCFileSystem(str(repo), rev=tag, **remote_options(repo, remote))
-        files.get(params.paths.model, str(dest), recursive=True)
+        files.get(path, str(dest), recursive=True)
     except RegistryError:
         raise
     except Exception as err:  # DVC raises many types; the user needs the version and cause
         raise RegistryError(f"{tag}: model files not found in the DVC cache/remote: {err}") from err
-    return dest

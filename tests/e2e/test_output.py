@@ -46,6 +46,16 @@ def test_bad_data_names_the_column_once(workspace, env, tmp_path):
     assert result.stderr.splitlines()[-2].startswith("Data Docs: ")
 
 
+def test_unreadable_data_on_a_fresh_workspace_exits_4_naming_the_file(workspace, env, tmp_path):
+    source = tmp_path / "empty.csv"
+    source.write_text("")
+    result = trainflow(workspace, env, "run", *sets(f"data.source={source}"))
+    assert result.returncode == ExitCode.DATA_INVALID, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "stage 'ingest' failed" in result.stderr and str(source) in result.stderr
+    assert not (workspace / "reports/validation.json").exists()
+
+
 def test_a_crashed_stage_says_its_exception_and_keeps_the_last_good_outputs(workspace, env):
     first = trainflow(workspace, env, "run", *sets(*FAST))
     assert first.returncode == 0, first.stdout + first.stderr
@@ -93,6 +103,21 @@ def test_bad_params_stop_before_any_run(workspace, env):
     message = "params.yaml with --set: train.epochs: must be greater than 0"
     assert_one_closing_block(result, ExitCode.BAD_PARAMS, "bad params", message)
     assert result.stdout == ""  # no run started
+
+
+def test_a_temporary_server_that_never_answers_says_what_to_do(workspace, env, tmp_path):
+    alone = {k: v for k, v in env.items() if k != "PREFECT_API_URL"}
+    alone |= {
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "0",
+    }
+    result = trainflow(workspace, alone, "run")
+    message = "the temporary Prefect server at http://127.0.0.1:"
+    assert_one_closing_block(result, ExitCode.INTERNAL, "unexpected internal error", message)
+    assert "no run started; use a running Prefect server instead: `trainflow ui`" in result.stderr
+    assert "PREFECT_API_URL=http://127.0.0.1:4200/api" in result.stderr
+    assert "failure` artifact" not in result.stderr  # no run, so no run logs to point at
+    assert not (workspace / "data/raw").exists()
 
 
 def test_ctrl_c_without_a_prefect_server_ends_in_seconds(workspace, env, tmp_path):

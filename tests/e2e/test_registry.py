@@ -90,6 +90,8 @@ def test_champion_challenger_promotion_rollback_lineage_and_parity(workspace, en
     fetched = trainflow(workspace, env, "models", "get", "prod", "--out", "fetched")
     assert fetched.returncode == 0, fetched.stderr
     assert (workspace / "fetched/model.keras").exists()
+    again = trainflow(workspace, env, "models", "get", "v0.2.0", "--out", "fetched")
+    assert again.returncode == 0, again.stderr  # a model fetched before is replaced
     bad = trainflow(workspace, env, "models", "get", "../../etc", "--out", "x")
     assert bad.returncode == ExitCode.REGISTRY and "stage '../../etc'" in bad.stderr
 

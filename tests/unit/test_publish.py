@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from flows.registry.publish import publish
+from flows.registry.publish import branch_state, publish
+from flows.registry.remotes import target
 from tasks.common.errors import PublishError
 from tasks.common.params import load_params
 from tasks.registry.versions import out_hash
@@ -73,3 +74,13 @@ def test_stage_tags_of_published_versions_are_published_too(team):
     published = published_by(team)
     assert published.tags == ("model#prod#2",) and published.files == 0
     assert "model#prod#2" in remote_tags(team.origin)
+
+
+def test_a_failed_fetch_is_not_a_diverged_branch(team):
+    """The remote moved on and then went away: publishing stops (exit 9), nothing withdrawn."""
+    train_and_register(team.repo, seed=1)
+    to = target(team.repo, load_params(team.repo / "params.yaml"))
+    team.origin.rename(team.origin.with_name("gone.git"))
+    theirs = {"refs/heads/main": "1" * 40}  # a commit this checkout has never seen
+    with pytest.raises(PublishError, match=r"git remote 'origin' \(.*origin\.git\): cannot fetch"):
+        branch_state(team.repo, to, theirs)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from tasks.common.errors import RegistryError
 from tasks.common.params import load_params
 from tasks.registry.files import champion_reference, fetch_model, registered_file, remote_options
 from tests.registry_team import clone, git, make_team, train_and_register
@@ -48,3 +51,14 @@ def test_a_fresh_clone_fetches_a_model_registered_before_the_remote_existed(tmp_
     params = load_params(reader / "params.yaml")
     fetched = fetch_model(reader, params, "v0.1.0", tmp_path / "out")
     assert (fetched / "weights.txt").read_text() == "1"
+
+
+def test_fetch_model_refuses_a_folder_that_is_not_a_model(tmp_path):
+    team = make_team(tmp_path)
+    train_and_register(team.repo, seed=1)
+    out = tmp_path / "notes"
+    out.mkdir()
+    (out / "todo.txt").write_text("mine")
+    with pytest.raises(RegistryError, match="notes holds files that are not a model"):
+        fetch_model(team.repo, load_params(team.repo / "params.yaml"), "v0.1.0", out)
+    assert (out / "todo.txt").read_text() == "mine"

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from flows.suite import SuiteError, init_suite
-from tasks.common.errors import ExitCode
+from tasks.common.errors import DataValidationError, ExitCode
 from tests.unit.test_validate import clean_table, params_for, write_images, write_table
 
 
@@ -61,6 +61,15 @@ def test_image_suite_covers_decoding_channels_size_duplicates(tmp_path, monkeypa
     }
     assert ("expect_column_values_to_be_unique", "hash") in found
     assert tmp_path.joinpath("gx/expectations/trainflow.json").is_file()
+
+
+def test_images_none_of_which_decode_name_the_folder(tmp_path, monkeypatch):
+    for image in write_images(tmp_path, per_class=2).rglob("*.png"):
+        image.write_bytes(b"not a png")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataValidationError, match="data/raw/images: none of its 6 images could"):
+        init_suite(params_for(suite=None))
+    assert not tmp_path.joinpath("gx/expectations/trainflow.json").exists()
 
 
 def test_never_overwrites_without_force(tmp_path, monkeypatch):

@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -88,7 +88,7 @@ def run_lock(repo: Path, seconds: float | None = None, holder: str = "") -> Iter
     bound = lock_timeout(seconds)
     with open(path, "a+") as handle:
         wait_for(handle, path, bound)
-        since = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        since = datetime.now(UTC).isoformat(timespec="seconds")
         handle.truncate(0)
         handle.write(f"pid {os.getpid()}{', ' + holder if holder else ''}, since {since}\n")
         handle.flush()

@@ -12,7 +12,7 @@ import json
 import platform
 import subprocess
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -65,7 +65,7 @@ def lineage_record(repo: Path, params: Params, ver: str, flow_run_id: str | None
     return Lineage(
         artifact=params.register_.artifact,
         version=ver,
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         source_commit=head.stdout.strip(),
         data_md5=out_hash(lock, "ingest", params.paths.raw),
         model_md5=out_hash(lock, "train", params.paths.model),

@@ -26,11 +26,15 @@ def read_json(path: str | os.PathLike[str]) -> Any:
 
 
 @contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a fresh temp directory that replaces `path` only if the block succeeds."""
+def atomic_dir(path: str | os.PathLike[str], sweep: bool = True) -> Iterator[Path]:
+    """Yield a fresh temp directory that replaces `path` only if the block succeeds.
+
+    `sweep`: first delete what a killed run left beside `path` (`.<name>.*`); only for
+    outputs in folders of ours, never beside a folder the user named.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.name}.*"):  # left by a killed run: no `except` ran
+    for stale in path.parent.glob(f".{path.name}.*") if sweep else []:  # no `except` ran
         shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:

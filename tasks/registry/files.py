@@ -77,7 +77,7 @@ def fetch_model(
     tag = f"{params.register_.artifact}@{check_version(version)}"
     if not replaceable(dest):
         raise RegistryError(f"{dest} holds files that are not a model: not replacing it")
-    with atomic_dir(dest.resolve()) as out:
+    with atomic_dir(dest.resolve(), sweep=False) as out:  # beside the user's folder
         out.rmdir()  # DVC copies a folder's contents only into a path that does not exist
         get_files(repo, tag, params.paths.model, out, remote)
     return dest

@@ -55,7 +55,7 @@ def publish(results: list, suite_name: str, success: bool, about: dict) -> str:
 
     context = gx.get_context(mode="file", project_root_dir=".")
     run_id = RunIdentifier(
-        run_name="trainflow-validate", run_time=datetime.datetime.now(datetime.timezone.utc)
+        run_name="trainflow-validate", run_time=datetime.datetime.now(datetime.UTC)
     )
     suite_id = ExpectationSuiteIdentifier(name=suite_name)
     key = ValidationResultIdentifier(

@@ -135,7 +135,14 @@ def start(workspace: Path, env: dict[str, str], args: list[str]) -> subprocess.P
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        preexec_fn=default_sigint,
     )
+
+
+def default_sigint() -> None:
+    """Ctrl-C as in a terminal's foreground job, even when these tests run as a background job
+    (whose commands inherit SIGINT ignored, so Python would never raise KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def signal_group(process: subprocess.Popen, sig: int) -> None:

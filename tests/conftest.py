@@ -77,6 +77,20 @@ def env(prefect_api: str, tmp_path: Path) -> dict[str, str]:
     return fresh_env(home, prefect_api)
 
 
+def client():
+    """A synchronous client of the test Prefect server (PREFECT_API_URL of the session)."""
+    from prefect import get_client
+
+    return get_client(sync_client=True)
+
+
+def finished(flow_run_id):
+    """The flow run once it is in a final state, else None (for `wait_until`)."""
+    with client() as prefect:
+        found = prefect.read_flow_run(flow_run_id)
+    return found if found.state and found.state.is_final() else None
+
+
 def run(args: list[str], cwd: Path, env: dict[str, str], timeout: int = 600):
     """Run a command like a user would; return the completed process (never raises)."""
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)

@@ -140,7 +140,7 @@ def fit(
     steps = math.ceil(splits["train"].rows / p.batch_size)
     compile_phase(model, p, placement, steps, plan(p)[0])
     print(f"train: {describe(placement, bool(model.jit_compile), in_memory)}", flush=True)
-    if not train_cached or "lower train.cache_max_mb" in why:
+    if steady or not train_cached:  # streamed, or decided on cache_max_mb alone: say why
         print(f"train: training split: {why}", flush=True)
     data = {"x": train, "validation_data": val, "class_weight": weights}
     history = train_phases(model, p, placement, steps, data, callbacks or [])

@@ -20,7 +20,17 @@ import pytest
 from tasks.common.errors import ExitCode
 from tasks.common.params import write_overrides
 from tasks.registry.versions import out_hash
-from tests.conftest import BIN, FAST, free_port, fresh_env, make_workspace, run, wait_until
+from tests.conftest import (
+    BIN,
+    FAST,
+    client,
+    finished,
+    free_port,
+    fresh_env,
+    make_workspace,
+    run,
+    wait_until,
+)
 from tests.registry_team import git, remote_tags, stored
 
 pytestmark = pytest.mark.e2e
@@ -46,18 +56,6 @@ def clone(team: Team, name: str) -> Path:
     target = team.root / name
     git(team.root, "clone", "-q", str(team.origin), str(target))
     return target
-
-
-def client():
-    from prefect import get_client
-
-    return get_client(sync_client=True)
-
-
-def finished(flow_run_id):
-    with client() as prefect:
-        found = prefect.read_flow_run(flow_run_id)
-    return found if found.state and found.state.is_final() else None
 
 
 def task_names(flow_run_id) -> set[str]:

@@ -10,7 +10,17 @@ from pathlib import Path
 import pytest
 
 from tasks.registry.versions import out_hash
-from tests.conftest import BIN, FAST, fresh_env, git_tags, make_workspace, run, wait_until
+from tests.conftest import (
+    BIN,
+    FAST,
+    client,
+    finished,
+    fresh_env,
+    git_tags,
+    make_workspace,
+    run,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 CRON = "0 3 * * *"
@@ -18,18 +28,6 @@ CRON = "0 3 * * *"
 
 def sets(*items: str) -> list[str]:
     return [arg for item in items for arg in ("--set", item)]
-
-
-def client():
-    from prefect import get_client
-
-    return get_client(sync_client=True)
-
-
-def finished(flow_run_id):
-    with client() as prefect:
-        found = prefect.read_flow_run(flow_run_id)
-    return found if found.state and found.state.is_final() else None
 
 
 def artifacts(flow_run_id) -> dict:

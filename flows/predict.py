@@ -15,6 +15,7 @@ import pandas as pd
 
 from tasks.common.errors import DataValidationError, ParamsError
 from tasks.common.io import read_json
+from tasks.common.samples import key_ids, source_ids
 from tasks.common.signature import describe, image_resize, numeric_inputs, signature_of
 from tasks.data.images import load_images
 from tasks.data.layout import TABLE_SUFFIXES, image_files, read_table_file
@@ -61,8 +62,18 @@ def check_table(frame: pd.DataFrame, signature: dict, source: Path) -> None:
         )
 
 
-def read_input(source: Path, signature: dict) -> tuple[pd.Series, object, pd.Series | None]:
+def row_ids(frame: pd.DataFrame, meta: dict, source: Path) -> pd.Series:
+    """Each row's id as evaluate names it: its key (`prepare.split_key`) when the input has
+    the key columns, else `file:row` (row 0 is the first after the header)."""
+    key = (meta.get("split") or {}).get("key")
+    if key and set(key) <= set(frame.columns):
+        return key_ids(frame, key)
+    return source_ids(np.arange(len(frame)), [{"file": source.name, "rows": len(frame)}])
+
+
+def read_input(source: Path, meta: dict) -> tuple[pd.Series, object, pd.Series | None]:
     """(ids, model inputs, known labels or None) for a table file or an image folder."""
+    signature = signature_of(meta)
     if signature["kind"] == "image":
         ids, pixels = read_images(source, signature)
         return ids, pixels, None
@@ -72,7 +83,7 @@ def read_input(source: Path, signature: dict) -> tuple[pd.Series, object, pd.Ser
     check_table(frame, signature, source)
     target = signature["target"]
     labels = frame[target].astype(str) if target in frame.columns else None
-    return pd.Series(frame.index), table_inputs(frame, signature), labels
+    return row_ids(frame, meta, source), table_inputs(frame, signature), labels
 
 
 def predict(model_dir: Path, source: Path) -> pd.DataFrame:
@@ -82,8 +93,9 @@ def predict(model_dir: Path, source: Path) -> pd.DataFrame:
     import tasks.model.build  # noqa: F401  (registers the custom layers for safe-mode loading)
     from tasks.model.pipeline import predict_proba
 
-    signature = signature_of(read_json(model_dir / "meta.json"))
-    ids, inputs, labels = read_input(source, signature)
+    meta = read_json(model_dir / "meta.json")
+    signature = signature_of(meta)
+    ids, inputs, labels = read_input(source, meta)
     model = keras.saving.load_model(model_dir / "model.keras", safe_mode=True)
     proba = predict_proba(model, inputs)
     table = predictions(ids, np.zeros(len(ids), dtype=int), proba, signature["classes"])

@@ -2,8 +2,8 @@
 
 Everything needed to trace and rebuild a production model, in plain files next to its tag:
 the data and model hashes from dvc.lock, the commit it was built from, params, metrics, gate
-result, the Prefect flow run, library versions, the device it trained on and its signature
-(what it takes and predicts).
+result, the Prefect flow run, library versions, the device it trained on, its signature
+(what it takes and predicts) and the split rule that chose its training rows.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 from tasks.common.io import read_json
 from tasks.common.params import Params
 from tasks.common.signature import describe
+from tasks.common.splits import describe as describe_split
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Lineage:
     training: dict
     libraries: dict
     signature: dict | None = None
+    split: dict | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -61,6 +63,7 @@ def lineage_record(repo: Path, params: Params, ver: str, flow_run_id: str | None
     lock = (repo / "dvc.lock").read_text()
     reports = repo / params.paths.reports
     train = _optional_json(reports / "train.json")
+    model_meta = _optional_json(repo / params.paths.model / "meta.json")
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True)
     return Lineage(
         artifact=params.register_.artifact,
@@ -75,7 +78,8 @@ def lineage_record(repo: Path, params: Params, ver: str, flow_run_id: str | None
         gate=_optional_json(reports / "gate.json"),
         training={k: v for k, v in train.items() if k != "params"},
         libraries=library_versions(),
-        signature=_optional_json(repo / params.paths.model / "meta.json").get("signature"),
+        signature=model_meta.get("signature"),
+        split=model_meta.get("split"),
     )
 
 
@@ -87,6 +91,19 @@ def _metric_rows(metrics: dict) -> list[str]:
             theirs = champion.get(name)
             rows.append(f"| {name} | {value:.4f} | {'-' if theirs is None else f'{theirs:.4f}'} |")
     return rows
+
+
+def _comparison_note(metrics: dict) -> list[str]:
+    """Under the metrics: the rows the champion was compared on, when it saw some test rows."""
+    champion = metrics.get("champion") or {}
+    if not champion.get("left_out"):
+        return []
+    ours = ", ".join(f"{k} {v:.4f}" for k, v in champion.get("challenger", {}).items())
+    return [
+        "",
+        f"The champion was compared on the {champion['rows']} test rows it never trained or "
+        f"validated on ({champion['left_out']} left out); this version on those rows: {ours}.",
+    ]
 
 
 def _gate_rows(gate: dict) -> list[str]:
@@ -110,11 +127,13 @@ def model_card(record: Lineage) -> str:
         f"- model md5 `{record.model_md5}`; trained on {record.training.get('device', '?')}"
         f" for {record.training.get('epochs_run', '?')} epochs",
         f"- takes {describe(record.signature) if record.signature else '(no signature recorded)'}",
+        f"- split by {describe_split(record.split)}",
         "- libraries: " + ", ".join(f"{k} {v}" for k, v in record.libraries.items()),
         "",
         f"| test metric | this version | champion ({champion}) |",
         "| --- | --- | --- |",
         *_metric_rows(record.metrics),
+        *_comparison_note(record.metrics),
         "",
         "| gate check | value | threshold | verdict |",
         "| --- | --- | --- | --- |",

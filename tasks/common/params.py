@@ -82,9 +82,28 @@ class ValidateParams(Section):
 
 
 class PrepareParams(Section):
-    seed: int = 42
-    val_size: float = Field(0.15, gt=0, lt=1)
-    test_size: float = Field(0.15, gt=0, lt=1)
+    seed: int = Field(
+        42,
+        description="Salts the hash that puts each sample in train, val or test; a new seed "
+        "draws a fresh test set",
+    )
+    val_size: float = Field(0.15, gt=0, lt=1, description="Share of samples in the val split")
+    test_size: float = Field(0.15, gt=0, lt=1, description="Share of samples in the test split")
+    split_key: list[str] | None = Field(
+        None,
+        description="Table columns that identify a sample (e.g. customer_id): rows sharing a "
+        "key share a split; null: a row is identified by its feature values",
+    )
+
+    @field_validator("split_key", mode="before")
+    @classmethod
+    def _key_columns(cls, key: object) -> object:
+        """One column name or a list of them."""
+        if isinstance(key, str):
+            return [key]
+        if isinstance(key, list) and not key:
+            raise ValueError("must name at least one column, or be null")
+        return key
 
     @model_validator(mode="after")
     def _leaves_training_rows(self) -> PrepareParams:
@@ -227,6 +246,12 @@ class EvaluateParams(Section):
     gate: GateParams = GateParams()
     slices: list[SliceGate] = Field(default_factory=list)
     compare_champion: bool = True
+    min_comparison_rows: int = Field(
+        30,
+        ge=1,
+        description="Fewest test rows the champion never trained or validated on that a "
+        "comparison needs; with fewer, the gate refuses to compare",
+    )
 
 
 class RegisterParams(Section):

@@ -18,7 +18,6 @@ default), `data.normalize_labels` and `data.normalize_categories` to the third.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.common.params import DataParams
+from tasks.common.samples import column_hash, is_numeric, row_keys
 
 ID_SHARE = 0.95  # distinct values per non-missing value from which a column looks like an id
 MIN_ID_ROWS = 20  # with fewer values, every column looks unique
@@ -34,10 +34,6 @@ MAX_VALUES = 10_000  # distinct values of a text column whose spellings are comp
 ID_NAME = re.compile(r"(^|[^a-z0-9])(id|uuid|guid|key)$")
 CAMEL_ID = re.compile(r"[a-z0-9](Id|ID)$")
 ASCII_SPACE = " \t\n\r\f\v"  # what tf.strings.strip removes, so the model folds alike
-
-
-def is_numeric(values: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
 
 
 def fold(values: pd.Series) -> pd.Series:
@@ -56,38 +52,6 @@ def normalized(frame: pd.DataFrame, data: DataParams, features: list[str]) -> pd
     if data.normalize_categories:
         changed |= {c: fold(frame[c]) for c in features if not is_numeric(frame[c])}
     return frame.assign(**changed) if changed else frame
-
-
-def column_hash(values: pd.Series) -> np.ndarray:
-    """A 64-bit hash per value; numbers as float64, so 3 (int) and 3.0 (float) are one value."""
-    if is_numeric(values):
-        return pd.util.hash_array(values.to_numpy(dtype="float64", na_value=np.nan))
-    if pd.api.types.is_bool_dtype(values):
-        values = values.astype(object)
-    return pd.util.hash_pandas_object(values, index=False).to_numpy()
-
-
-@functools.cache
-def _weight(column: str) -> np.uint64:
-    digest = pd.util.hash_array(np.array([column], dtype=object))[0]
-    return np.uint64(digest | np.uint64(1))
-
-
-def row_keys(hashes: dict[str, np.ndarray], rows: int) -> np.ndarray:
-    """One hash per row over the given columns' hashes: equal rows have equal keys.
-
-    A weighted sum (modulo 2**64), so a column can be taken out of the keys afterwards
-    (`ColumnProfile.contribution`) without hashing the rows again.
-    """
-    keys = np.zeros(rows, dtype=np.uint64)
-    for column, hashed in hashes.items():
-        add_to_keys(keys, column, hashed)
-    return keys
-
-
-def add_to_keys(keys: np.ndarray, column: str, hashed: np.ndarray) -> None:
-    """Add one column's hashes to `row_keys` in place (a column at a time keeps memory low)."""
-    keys += hashed * _weight(column)
 
 
 def id_named(column: str) -> bool:

@@ -3,11 +3,13 @@
 Raw data (the ingest stage's output) has one of two layouts:
 
 - images: `<raw>/images/<class>/<file>` (the `image_dataset_from_directory` layout);
-- tables: `<raw>/table/part-NNNNN.parquet`, one part per source file.
+- tables: `<raw>/table/part-NNNNN.parquet`, one part per source file, and
+  `<raw>/table/sources.json` naming each part's file and its rows (what row ids refer to).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Literal
@@ -19,6 +21,7 @@ from tasks.common.errors import DataValidationError
 Kind = Literal["image", "table"]
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
 TABLE_SUFFIXES = frozenset({".csv", ".parquet", ".pq"})
+SOURCES = "table/sources.json"  # the source file of each part, in part order
 
 
 def raw_kind(raw: str | os.PathLike[str]) -> Kind:
@@ -44,6 +47,20 @@ def read_table_file(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 def table_parts(raw: str | os.PathLike[str]) -> list[Path]:
     return sorted((Path(raw) / "table").glob("part-*.parquet"))
+
+
+def table_sources(raw: str | os.PathLike[str]) -> list[dict]:
+    """`{"file", "rows"}` per part, in order: the source file each part was read from (raw
+    data ingested before ingest recorded them: the part files themselves)."""
+    recorded = Path(raw) / SOURCES
+    if recorded.exists():
+        return json.loads(recorded.read_text())
+    import pyarrow.parquet as pq
+
+    return [
+        {"file": part.name, "rows": pq.ParquetFile(part).metadata.num_rows}
+        for part in table_parts(raw)
+    ]
 
 
 def read_raw_table(raw: str | os.PathLike[str]) -> pd.DataFrame:

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tasks.data.columns import add_to_keys, column_hash
 from tasks.data.images import UNREADABLE, survey, to_channels, workers
 from tasks.data.layout import list_images
 
@@ -85,15 +84,6 @@ def image_view(images: pd.DataFrame) -> pd.DataFrame:
             "label": images["label"].astype(str),
         }
     )
-
-
-def row_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """A 64-bit key per row over `columns` (`tasks.data.columns.row_keys`); numbers are hashed
-    as float64, so a column read as int64 from one file and float64 from another still agrees."""
-    keys = np.zeros(len(frame), dtype=np.uint64)
-    for column in (c for c in columns if c in frame.columns):
-        add_to_keys(keys, column, column_hash(frame[column]))  # one column's hashes at a time
-    return keys
 
 
 def repeated_rows(keys: np.ndarray) -> np.ndarray:

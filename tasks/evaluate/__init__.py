@@ -1,28 +1,27 @@
-"""Evaluate stage: the challenger and the champion on the same test split, then the gate.
+"""Evaluate stage: the challenger and the champion on the same test rows, then the gate.
 
 A refused model is a result, not a crash: the stage succeeds and writes reports/gate.json
 with `blessed: false`; the flow then declines to register it (exit code MODEL_REFUSED).
-The champion (production version, else the latest registered) is read from the registry, not
-declared as a DVC dependency: registering would otherwise invalidate every later run. It is
-scored only when its signature (`tasks.common.signature`) matches the challenger's.
+The champion is found and scored by `tasks.evaluate.champion`: only when its signature matches,
+and only on the test rows it never trained or validated on. Each row of
+reports/predictions.csv is named as a person finds it (`tasks.common.samples.prepared_ids`).
 """
 
 from __future__ import annotations
 
-import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from tasks.common.errors import ParamsError, RegistryError, stage_entry
-from tasks.common.io import read_json, write_json
-from tasks.common.params import Params, SliceGate, load_params
-from tasks.common.signature import differences, signature_of
+from tasks.common.errors import ParamsError, stage_entry
+from tasks.common.io import write_json
+from tasks.common.params import EvaluateParams, Params, SliceGate, load_params
+from tasks.common.samples import prepared_ids
+from tasks.evaluate.champion import Champion, champion_of
 from tasks.evaluate.gate import decide, mismatch, significance_check, slice_checks
 from tasks.evaluate.scoring import curves, metrics, predictions
-from tasks.model.inputs import Splits, load_splits
+from tasks.model.inputs import load_splits
 
 CHAMPION_METRICS = ("accuracy", "macro_f1", "log_loss")
 
@@ -53,41 +52,24 @@ def slice_metrics(frame, y_true, proba, classes, gates: list[SliceGate]) -> dict
     return found
 
 
-@dataclass
-class Champion:
-    """The champion as evaluate meets it: scored on the test split, or of another signature."""
-
-    version: str
-    proba: np.ndarray | None = None
-    differences: list[str] = field(default_factory=list)
-
-
-def champion_of(params: Params, splits: Splits) -> Champion | None:
-    """The champion scored on the test split; None on the first run or when not compared.
-
-    Its signature is checked first: a champion trained on other data (another kind, other
-    classes or columns) is not scored, and the differences say why.
-    """
-    import keras
-
-    from tasks.model.pipeline import predict_proba
-    from tasks.registry.files import fetch_model
-    from tasks.registry.versions import champion
-
-    repo = Path(".")
-    version = champion(repo, params.register_.artifact)
-    if version is None or not params.evaluate.compare_champion:
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = fetch_model(repo, params, version, Path(tmp) / "champion")
-        theirs = signature_of(read_json(folder / "meta.json"))
-        if found := differences(theirs, splits.signature):
-            return Champion(version, differences=found)
-        model = keras.saving.load_model(folder / "model.keras", safe_mode=True)
-        try:
-            return Champion(version, predict_proba(model, splits.inputs("test", theirs)))
-        except Exception as err:  # the signature matched, so this is a broken model file
-            raise RegistryError(f"champion {version} cannot score this test split: {err}") from err
+def versus(found: Champion, y_true, proba, classes, p: EvaluateParams) -> dict:
+    """The champion against the challenger on the test rows it never saw: the champion's
+    scores (and the challenger's on the same rows when some were left out), McNemar's test
+    and the comparison's report, for `decide`."""
+    comparison = found.comparison.report(p.min_comparison_rows) | {"champion": found.version}
+    rows = found.comparison.rows
+    if comparison["rows"] < p.min_comparison_rows:
+        return {"comparison": comparison}
+    theirs = metrics(y_true[rows], found.proba[rows], classes)
+    against = {"version": found.version} | {k: theirs[k] for k in CHAMPION_METRICS}
+    against |= {"rows": comparison["rows"], "left_out": comparison["left_out"]}
+    if comparison["left_out"]:
+        ours = metrics(y_true[rows], proba[rows], classes)
+        against["challenger"] = {k: ours[k] for k in CHAMPION_METRICS}
+    significance = significance_check(
+        y_true[rows], proba[rows].argmax(1), found.proba[rows].argmax(1), p.gate.mcnemar_alpha
+    )
+    return {"champion": against, "significance": significance, "comparison": comparison}
 
 
 def score(params: Params) -> tuple[dict, dict, pd.DataFrame, dict]:
@@ -102,21 +84,30 @@ def score(params: Params) -> tuple[dict, dict, pd.DataFrame, dict]:
     proba = predict_proba(model, splits.inputs("test"))
     scores = metrics(y_true, proba, classes)
     scores["slices"] = slice_metrics(test, y_true, proba, classes, params.evaluate.slices)
-    gate_params, against, significance, other = params.evaluate.gate, None, None, None
+    against, other = {}, None
     found = champion_of(params, splits)
     if found is not None and found.differences:
         other = mismatch(params.register_.artifact, found.version, found.differences)
     elif found is not None:
-        champion_scores = metrics(y_true, found.proba, classes)
-        against = {"version": found.version} | {k: champion_scores[k] for k in CHAMPION_METRICS}
-        scores["champion"] = against
-        significance = significance_check(
-            y_true, proba.argmax(1), found.proba.argmax(1), gate_params.mcnemar_alpha
-        )
+        against = versus(found, y_true, proba, classes, params.evaluate)
+        if "champion" in against:
+            scores["champion"] = against["champion"]
     checks = slice_checks(scores["slices"], params.evaluate.slices)
-    verdict = decide(scores, gate_params, against, significance, checks, other)
-    ids = test["path"] if "path" in test.columns else pd.Series(test.index)
+    verdict = decide(scores, params.evaluate.gate, slices=checks, other_signature=other, **against)
+    ids = prepared_ids(test, splits.meta)
     return scores, verdict, predictions(ids, y_true, proba, classes), curves(y_true, proba)
+
+
+def compared(verdict: dict) -> str:
+    """The terminal's words on the comparison, when it left rows out."""
+    found = verdict.get("comparison") or {}
+    if not found.get("left_out"):
+        return ""
+    total = found["rows"] + found["left_out"]
+    return (
+        f"; compared on {found['rows']} of {total} test rows ({found['left_out']} the champion "
+        "trained or validated on left out)"
+    )
 
 
 def run(params: Params) -> dict:
@@ -134,7 +125,7 @@ def run(params: Params) -> dict:
     against = f" against champion {verdict['champion']}" if verdict["champion"] else ""
     print(
         f"evaluate: accuracy {scores['accuracy']:.4f}, macro-F1 {scores['macro_f1']:.4f}:"
-        f" {word}{against}"
+        f" {word}{against}{compared(verdict)}"
     )
     return verdict
 

@@ -100,6 +100,12 @@ def slice_checks(slices: dict[str, dict], gates: list[SliceGate]) -> list[dict]:
     return found
 
 
+def comparison_check(comparison: dict) -> dict:
+    """Enough test rows the champion never trained or validated on (`min_comparison_rows`)."""
+    found = check("comparison_rows", "rows", comparison["rows"], ">=", comparison["min_rows"])
+    return found | {"left_out": comparison["left_out"], "reason": comparison["reason"]}
+
+
 def mismatch(artifact: str, version: str, differences: list[str]) -> dict:
     """Why a champion could not be compared: its signature differs from the challenger's."""
     return {"artifact": artifact, "champion": version, "differences": differences}
@@ -112,19 +118,28 @@ def decide(
     significance: dict | None = None,
     slices: list[dict] | None = None,
     other_signature: dict | None = None,
+    comparison: dict | None = None,
 ) -> dict:
     """Every check with its verdict; blessed only if all passed.
 
     `other_signature` (from `mismatch`) refuses the model with one check, `same_signature`:
-    a comparison with a champion trained on other data would be meaningless.
+    a comparison with a champion trained on other data would be meaningless. `comparison`
+    (the test rows the champion never saw, `tasks.evaluate.champion.Comparison.report`) adds
+    the check `comparison_rows`; the challenger meets the champion on those rows only
+    (`champion["challenger"]` when some were left out).
     """
     checks = absolute_checks(scores, p)
+    if comparison is not None:
+        checks.append(comparison_check(comparison))
     if champion is not None and p.max_regression is not None:
-        checks += relative_checks(scores, champion, p)
+        checks += relative_checks(champion.get("challenger", scores), champion, p)
     if champion is not None and p.require_significant and significance is not None:
         checks.append(significance)
     checks += slices or []
-    verdict = {"champion": champion.get("version") if champion else None}
+    version = champion.get("version") if champion else None
+    verdict = {"champion": version or (comparison or {}).get("champion")}
+    if comparison is not None:
+        verdict["comparison"] = comparison
     if other_signature:
         found = other_signature["differences"]
         checks.append(
@@ -149,7 +164,28 @@ def refusal(gate: dict) -> str:
         return "the gate refused the model: " + "\n".join(lines)
     failed = [c for c in gate["checks"] if not c["passed"]]
     lines = [
-        f"  - {c['check']}: {c['metric']} {c['value']:.4f} (needs {c['op']} {c['threshold']:.4f})"
+        f"  - {c['check']}: {c['metric']} {_number(c['value'])} "
+        f"(needs {c['op']} {_number(c['threshold'])})"
         for c in failed
     ]
+    if any(c["check"] == "comparison_rows" for c in failed):
+        lines.append(_too_few_rows(gate))
     return "the gate refused the model:\n" + "\n".join(lines)
+
+
+def _number(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:.4f}"
+
+
+def _too_few_rows(gate: dict) -> str:
+    """Why the champion cannot be compared on enough rows, and the ways forward."""
+    found = gate["comparison"]
+    total = found["rows"] + found["left_out"]
+    return (
+        f"The champion {gate['champion']} can be compared on {found['rows']} of {total} test "
+        f"rows, fewer than evaluate.min_comparison_rows ({found['min_rows']}): "
+        f"{found['reason']}. Either split as the champion was (its prepare params are in its "
+        "lineage: trainflow models show --json), add data, lower "
+        "evaluate.min_comparison_rows, or register this model without a comparison "
+        "(--set evaluate.compare_champion=false)."
+    )

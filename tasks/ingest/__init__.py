@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 
 from tasks.common.errors import DataValidationError, ParamsError, stage_entry
-from tasks.common.io import atomic_dir
+from tasks.common.io import atomic_dir, write_json
 from tasks.common.params import DataParams, Params, load_params
 from tasks.data.csvfile import Dialect
-from tasks.data.layout import TABLE_SUFFIXES, list_images, read_table_file
+from tasks.data.layout import SOURCES, TABLE_SUFFIXES, list_images, read_table_file
 from tasks.data.tables import write_part
 
 BUILTINS = ("sklearn:digits", "sklearn:breast_cancer")
@@ -61,11 +61,19 @@ def table_files(source: Path) -> list[Path]:
     return sorted(p for p in source.rglob("*") if p.suffix.lower() in TABLE_SUFFIXES)
 
 
-def write_table(frames: list[pd.DataFrame], out: Path) -> int:
+def write_table(frames: list[pd.DataFrame], out: Path, names: list[str]) -> int:
+    """One part per source file, and which file each part came from (the rows' ids)."""
     (out / "table").mkdir(parents=True)
     for index, frame in enumerate(frames):
         write_part(frame, out / "table" / f"part-{index:05d}.parquet")
+    sources = [{"file": name, "rows": len(f)} for name, f in zip(names, frames, strict=True)]
+    write_json(out / SOURCES, sources)
     return sum(len(frame) for frame in frames)
+
+
+def source_name(path: Path, source: Path) -> str:
+    """How a row's id names its file: relative to the source folder, or the file's name."""
+    return path.name if source.is_file() else path.relative_to(source).as_posix()
 
 
 def read_tables(files: list[Path]) -> list[pd.DataFrame]:
@@ -98,7 +106,7 @@ def ingest(data: DataParams, out: Path) -> int:
     if data.source == "sklearn:digits":
         return write_digits(out)
     if data.source == "sklearn:breast_cancer":
-        return write_table([breast_cancer_frame(data.target)], out)
+        return write_table([breast_cancer_frame(data.target)], out, [data.source])
     if data.source.startswith("sklearn:"):
         raise ParamsError(f"data.source: unknown builtin {data.source!r}; one of {BUILTINS}")
     source = Path(data.source)
@@ -106,7 +114,8 @@ def ingest(data: DataParams, out: Path) -> int:
         raise ParamsError(f"data.source: {source} does not exist")
     files = table_files(source)
     if files:
-        return write_table(read_tables(files), out)
+        names = [source_name(path, source) for path in files]
+        return write_table(read_tables(files), out, names)
     if source.is_dir() and list_images(source):
         return copy_images(source, out)
     raise ParamsError(

@@ -1,4 +1,4 @@
-"""Tables for prepare: which columns are features, normalised labels and text, row hashes.
+"""Tables for prepare: which columns are features, normalised labels and text, identities.
 
 The suspect columns and spellings are decided by `tasks.data.columns`, the functions validate
 reports with, so the features the model gets are the ones `reports/validation.json` lists.
@@ -11,8 +11,11 @@ import pandas as pd
 
 from tasks.common.errors import DataValidationError
 from tasks.common.params import DataParams
+from tasks.common.samples import ROW, row_hashes
+from tasks.common.signature import few
 from tasks.data.columns import features_after, normalized, suspects_of
-from tasks.data.manifest import row_hashes
+
+MAX_EXAMPLES = 5
 
 
 def feature_types(frame: pd.DataFrame, features: list[str]) -> dict[str, list[str]]:
@@ -45,14 +48,42 @@ def choose_features(frame: pd.DataFrame, data: DataParams) -> tuple[list[str], d
     return features, suspects
 
 
-def table_frame(frame: pd.DataFrame, data: DataParams) -> tuple[pd.DataFrame, dict, np.ndarray]:
+def key_identities(frame: pd.DataFrame, key: list[str]) -> np.ndarray:
+    """Identities of rows by their key columns (`prepare.split_key`), checked first.
+
+    Raises:
+        DataValidationError: a key column that is not in the table, or rows without a key.
+    """
+    absent = [column for column in key if column not in frame.columns]
+    if absent:
+        raise DataValidationError(
+            f"prepare.split_key: no column {few(absent)} in the table (columns {few(list(frame))})"
+        )
+    missing = frame[key].isna().any(axis=1)
+    if missing.any():
+        rows = [f"row {i}" for i in np.flatnonzero(missing.to_numpy())[:MAX_EXAMPLES]]
+        raise DataValidationError(
+            f"prepare.split_key: {int(missing.sum())} rows have no value in {key}, e.g. "
+            f"{', '.join(rows)}: a row without its key cannot keep its split"
+        )
+    return row_hashes(frame, key)
+
+
+def table_frame(
+    frame: pd.DataFrame, data: DataParams, key: list[str] | None
+) -> tuple[pd.DataFrame, dict, np.ndarray]:
     """Normalise labels and text as asked, choose the features, drop rows without a label;
-    return the frame, its feature typing (and what was left out or folded) and row hashes."""
+    return the frame (with each row's raw position, `ROW`, and its key columns), its feature
+    typing (and what was left out or folded) and each row's identity: its key, else the
+    values of its features (so identical rows share one, whatever their labels say)."""
     wanted = data.features or [c for c in frame.columns if c != data.target]
     frame = normalized(frame, data, wanted)
     features, suspects = choose_features(frame, data)
-    kept = frame.loc[frame[data.target].notna(), [*features, data.target]].reset_index(drop=True)
-    keys = row_hashes(kept, features)
+    identities = key_identities(frame, key) if key else row_hashes(frame, features)
+    labelled = frame[data.target].notna().to_numpy()
+    extra = [c for c in key or [] if c not in features and c != data.target]
+    kept = frame.loc[labelled, [*features, data.target, *extra]].reset_index(drop=True)
+    kept[ROW] = np.flatnonzero(labelled)
     kept[data.target] = kept[data.target].astype(str)
     types = feature_types(kept, features)
     for column in types["categorical"]:
@@ -67,4 +98,4 @@ def table_frame(frame: pd.DataFrame, data: DataParams) -> tuple[pd.DataFrame, di
             "categories": types["categorical"] if data.normalize_categories else [],
         },
     }
-    return kept, meta, keys
+    return kept, meta, identities[labelled]

@@ -93,4 +93,21 @@ def get_files(repo: Path, tag: str, path: str, dest: Path, remote: str | None) -
     except RegistryError:
         raise
     except Exception as err:  # DVC raises many types; the user needs the version and cause
-        raise RegistryError(f"{tag}: model files not found in the DVC cache/remote: {err}") from err
+        raise RegistryError(f"{tag}: {path} not found in the DVC cache/remote: {err}") from err
+
+
+def fetch_trained_on(repo: Path, params: Params, version: str, dest: Path) -> list[Path]:
+    """The prepared train and val splits a version was trained on, at its tag, into `dest`.
+
+    They sit where that version's own params put them (`paths.prepared` in its lineage).
+    """
+    artifact = params.register_.artifact
+    lineage = registered_file(repo, artifact, version, "lineage.json")
+    prepared = json.loads(lineage)["params"]["paths"]["prepared"] if lineage else None
+    tag = f"{artifact}@{check_version(version)}"
+    dest.mkdir(parents=True, exist_ok=True)
+    found = []
+    for name in ("train.parquet", "val.parquet"):
+        get_files(repo, tag, f"{prepared or params.paths.prepared}/{name}", dest / name, None)
+        found.append(dest / name)
+    return found

@@ -16,15 +16,8 @@ import numpy as np
 import pandas as pd
 
 from tasks.common.params import DataParams
-from tasks.data.columns import (
-    MAX_VALUES,
-    ColumnProfile,
-    add_to_keys,
-    column_hash,
-    fold,
-    is_numeric,
-    normalized,
-)
+from tasks.common.samples import add_to_keys, column_hash, is_numeric
+from tasks.data.columns import MAX_VALUES, ColumnProfile, fold, normalized
 from tasks.data.drift import DriftCounter
 from tasks.data.manifest import duplicates, image_view
 

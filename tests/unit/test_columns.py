@@ -8,13 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tasks.common.samples import column_hash, row_keys
 from tasks.data.columns import (
     ColumnProfile,
-    column_hash,
     describe_spellings,
     features_after,
     fold,
-    row_keys,
     spellings,
     suspects_of,
 )

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from tasks.common.params import GateParams, SliceGate
-from tasks.evaluate.gate import decide, mcnemar, significance_check, slice_checks
+from tasks.evaluate.gate import decide, mcnemar, refusal, significance_check, slice_checks
 
 SCORES = {"accuracy": 0.9, "macro_f1": 0.85, "log_loss": 0.3}
 
@@ -28,6 +28,29 @@ def test_challenger_may_not_regress_beyond_the_margin_on_gated_metrics():
     assert relative["accuracy"]["champion"] == 0.91
     assert not relative["log_loss"]["passed"]  # 0.30 > 0.25 + 0.02
     assert not verdict["blessed"] and verdict["champion"] == "v0.1.0"
+
+
+def test_on_fewer_rows_the_challenger_meets_the_champion_on_those_rows_only():
+    params = GateParams(min_accuracy=0.5, min_macro_f1=None, max_regression=0.0)
+    champion = {"version": "v0.1.0", "accuracy": 0.88, "macro_f1": 0.8, "log_loss": 0.3}
+    champion |= {"rows": 40, "left_out": 20, "challenger": {"accuracy": 0.87}}
+    comparison = {"rows": 40, "left_out": 20, "min_rows": 30, "reason": "r", "champion": "v0.1.0"}
+    verdict = decide(SCORES, params, champion, comparison=comparison)
+    checks = {c["check"]: c for c in verdict["checks"]}
+    assert checks["comparison_rows"]["passed"] and checks["comparison_rows"]["value"] == 40
+    assert checks["no_regression_accuracy"]["value"] == 0.87  # not the whole split's 0.90
+    assert not verdict["blessed"] and verdict["comparison"] == comparison
+
+
+def test_too_few_comparison_rows_refuse_and_say_the_ways_forward():
+    comparison = {"rows": 9, "left_out": 51, "min_rows": 30, "champion": "v0.2.0"}
+    comparison["reason"] = "v0.2.0 was split by a hash of its feature values (seed 42...)"
+    verdict = decide(SCORES, GateParams(min_accuracy=0.5), comparison=comparison)
+    assert not verdict["blessed"] and verdict["champion"] == "v0.2.0"
+    message = refusal(verdict)
+    assert "comparison_rows: rows 9 (needs >= 30)" in message
+    assert "can be compared on 9 of 60 test rows" in message and "seed 42" in message
+    assert "--set evaluate.compare_champion=false" in message
 
 
 def test_first_run_has_no_relative_checks():

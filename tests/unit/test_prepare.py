@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,39 +11,116 @@ import pyarrow.parquet as pq
 import pytest
 
 from tasks import prepare
-from tasks.common.errors import DataValidationError, ExitCode
+from tasks.common.errors import DataValidationError
 from tasks.common.params import Params, PrepareParams, validate
+from tasks.common.samples import ROW, row_hashes
+from tasks.common.splits import SPLITS, assign
 from tasks.data.images import load_image
 from tasks.prepare import images
 from tests.photos import photo_folder
 from tests.unit.test_validate import clean_table, params_for, write_images, write_table
 
 
-def test_duplicates_share_a_split_and_splits_stay_stratified():
-    labels = pd.Series(np.resize(["a", "b"], 200))
-    keys = np.arange(200) % 150  # rows 150..199 repeat rows 0..49
-    splits = prepare.split_groups(labels, keys, PrepareParams())
+def splits_by_identity(out: Path) -> dict:
+    """{identity: split} of prepared table splits, the identity being the feature values."""
+    found = {}
+    for name in SPLITS:
+        frame = pd.read_parquet(out / f"{name}.parquet")
+        features = [c for c in frame.columns if c not in ("label", ROW)]
+        found |= dict.fromkeys(map(tuple, frame[features].astype(str).values), name)
+    return found
+
+
+def test_a_row_keeps_its_split_when_the_table_grows_and_is_reordered(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    whole = clean_table(400)
+    write_table(tmp_path, whole.iloc[:240])
+    prepare.run(params_for(suite=None))
+    day1 = splits_by_identity(tmp_path / "data/prepared")
+    write_table(tmp_path, whole.sample(frac=1, random_state=3), parts=3)  # more rows, new order
+    meta = prepare.run(params_for(suite=None))
+    day2 = splits_by_identity(tmp_path / "data/prepared")
+    assert len(day1) == 240 and len(day2) == 400
+    assert all(day2[row] == split for row, split in day1.items())
+    assert abs(meta["rows"]["test"] / 400 - 0.15) < 0.06  # the fractions hold as it grows
+    shares = {n: c["yes"] / sum(c.values()) for n, c in meta["class_counts"].items()}
+    assert all(abs(share - 0.5) < 0.15 for share in shares.values())  # near stratified
+    assert meta["split"] == {
+        "method": "hash",
+        "version": 1,
+        "identity": "features",
+        "key": None,
+        "seed": 42,
+        "val_size": 0.15,
+        "test_size": 0.15,
+    }
+
+
+def test_identical_rows_share_a_split_whatever_their_labels():
+    frame = clean_table(300)
+    copies = frame.iloc[:60].assign(label="yes")
+    both = pd.concat([frame, copies], ignore_index=True)
+    identities = row_hashes(both, ["x1", "x2", "color", "flag"])
+    splits = assign(identities, PrepareParams())
+    where = np.empty(len(both), dtype=object)
     for name, rows in splits.items():
-        others = np.concatenate([r for n, r in splits.items() if n != name])
-        assert not set(keys[rows]) & set(keys[others])
-    assert sorted(np.concatenate(list(splits.values()))) == list(range(200))
-    assert abs(labels.iloc[splits["test"]].eq("a").mean() - 0.5) < 0.1
+        where[rows] = name
+    assert (where[:60] == where[300:]).all()
+    assert sorted(np.concatenate(list(splits.values()))) == list(range(360))
 
 
-def test_without_duplicates_groups_are_rows():
-    labels = pd.Series(np.resize(["a", "b", "c"], 90))
-    plain = prepare.split_indices(labels, PrepareParams())
-    grouped = prepare.split_groups(labels, np.arange(90), PrepareParams())
-    assert all((plain[name] == grouped[name]).all() for name in prepare.SPLITS)
+def test_a_new_seed_draws_a_fresh_test_set_and_fractions_are_kept():
+    identities = np.arange(20_000, dtype=np.uint64) * np.uint64(7919)
+    first = assign(identities, PrepareParams())
+    other = assign(identities, PrepareParams(seed=7))
+    assert abs(len(first["test"]) / 20_000 - 0.15) < 0.01
+    assert abs(len(first["val"]) / 20_000 - 0.15) < 0.01
+    kept = len(np.intersect1d(first["test"], other["test"])) / len(first["test"])
+    assert kept < 0.25  # about 15% by chance, not the same test set
+    wider = assign(identities, PrepareParams(test_size=0.2))
+    assert set(first["test"]) <= set(wider["test"])  # a larger test set only adds rows
 
 
-def test_a_sample_in_two_splits_is_a_data_validation_error():
-    keys = np.array([10, 11, 12, 13, 10])
-    splits = {"train": np.array([0, 1]), "val": np.array([2, 3]), "test": np.array([4])}
-    with pytest.raises(DataValidationError, match=r"1 samples in both train and test") as err:
-        prepare.check_disjoint(keys, splits)
-    assert err.value.code == ExitCode.DATA_INVALID
-    assert "row 0" in str(err.value) and "row 4" in str(err.value)
+def test_rows_sharing_a_key_share_a_split_and_ids_name_the_key(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    frame = clean_table(300).assign(customer=[f"c{i % 100}" for i in range(300)])
+    write_table(tmp_path, frame)
+    params = validate(
+        {**params_for(suite=None).model_dump(by_alias=True)}
+        | {"prepare": {"split_key": "customer"}}
+    )
+    meta = prepare.run(params)
+    out = tmp_path / "data/prepared"
+    seen = {name: set(pd.read_parquet(out / f"{name}.parquet")["customer"]) for name in SPLITS}
+    assert not seen["train"] & seen["test"] and not seen["train"] & seen["val"]
+    assert meta["split"]["identity"] == "key" and meta["split"]["key"] == ["customer"]
+    assert "customer" not in meta["signature"]["inputs"]  # an id, not a feature
+
+
+def test_a_key_column_that_is_absent_or_missing_is_named(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    frame = clean_table(100).assign(customer=[None] * 3 + [f"c{i}" for i in range(97)])
+    write_table(tmp_path, frame)
+    base = params_for(suite=None).model_dump(by_alias=True)
+    with pytest.raises(DataValidationError, match=r"prepare.split_key: no column \[shop\]"):
+        prepare.run(validate(base | {"prepare": {"split_key": ["shop"]}}))
+    with pytest.raises(DataValidationError, match=r"3 rows have no value in \['customer'\]"):
+        prepare.run(validate(base | {"prepare": {"split_key": "customer"}}))
+
+
+def test_a_class_with_no_training_row_is_named():
+    counts = {
+        "train": {"a": 40, "b": 0},
+        "val": {"a": 9, "b": 1},
+        "test": {"a": 8, "b": 0},
+    }
+    with pytest.raises(DataValidationError, match=r"no training row of class \[b\]") as err:
+        prepare.check_classes(counts, "label")
+    assert "b: 1" in str(err.value)
+    counts["train"]["b"] = 3
+    assert prepare.check_classes(counts, "label") == [
+        "class [b] (1) of 'label' has no row in the test split: its test metrics leave it out"
+    ]
 
 
 def test_table_writes_splits_meta_and_reference(tmp_path, monkeypatch):
@@ -53,7 +129,7 @@ def test_table_writes_splits_meta_and_reference(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     meta = prepare.run(params_for(suite=None))
     out = tmp_path / "data" / "prepared"
-    splits = {n: pd.read_parquet(out / f"{n}.parquet") for n in prepare.SPLITS}
+    splits = {n: pd.read_parquet(out / f"{n}.parquet") for n in SPLITS}
     rows = {
         n: set(map(tuple, s.drop(columns="label").astype(str).values)) for n, s in splits.items()
     }
@@ -77,22 +153,28 @@ def test_images_reference_describes_size_channels_intensity(tmp_path, monkeypatc
     assert reference["columns"]["intensity"]["type"] == "numeric"
 
 
-def test_a_leaking_split_stops_before_anything_is_written(tmp_path, monkeypatch):
-    write_images(tmp_path)
+def test_photos_keep_their_split_when_renamed_and_when_new_ones_arrive(tmp_path, monkeypatch):
+    folder = write_images(tmp_path)
     monkeypatch.chdir(tmp_path)
     prepare.run(params_for(suite=None))
-    before = (tmp_path / "data/prepared/train.parquet").read_bytes()
-    shutil.copy(tmp_path / "data/raw/images/cat/000.png", tmp_path / "data/raw/images/cat/z.png")
 
-    def leaky(labels, keys, p):
-        rows = np.arange(len(labels))
-        return {"train": rows[:-3], "val": rows[-3:-1], "test": np.array([0, rows[-1]])}
+    def by_pixels() -> dict[bytes, str]:
+        out = tmp_path / "data/prepared"
+        return {
+            pixels: name
+            for name in SPLITS
+            for pixels in pd.read_parquet(out / f"{name}.parquet")["pixels"]
+        }
 
-    monkeypatch.setattr(prepare, "split_groups", leaky)
-    with pytest.raises(DataValidationError, match="leak across splits") as err:
-        prepare.run(params_for(suite=None))
-    assert "cat/000.png" in str(err.value)
-    assert (tmp_path / "data/prepared/train.parquet").read_bytes() == before
+    day1 = by_pixels()
+    (folder / "cat/000.png").rename(folder / "cat/renamed.png")
+    write_images(tmp_path / "more", seed=1)
+    for path in (tmp_path / "more/data/raw/images").rglob("*.png"):
+        path.rename(folder / path.parent.name / f"new-{path.name}")
+    prepare.run(params_for(suite=None))
+    day2 = by_pixels()
+    assert len(day2) == 2 * len(day1)
+    assert all(day2[pixels] == split for pixels, split in day1.items())
 
 
 def test_refuses_data_that_failed_validation(tmp_path, monkeypatch):

@@ -114,6 +114,7 @@ def bare(prepared: Path, epochs: int, weights: Path, augment: bool) -> float:
     """The fastest epoch's images/s of the same model's `model.fit` on decoded arrays."""
     from bench.train_throughput import EpochTimer, rate
     from tasks.model.reader import Split
+    from tasks.problems import problem_of
     from tasks.train import build
     from tasks.train.devices import place
     from tasks.train.phases import compile_phase, plan
@@ -122,7 +123,8 @@ def bare(prepared: Path, epochs: int, weights: Path, augment: bool) -> float:
     meta = json.loads((prepared / "meta.json").read_text())
     (x, y), val = (Split(prepared / f"{n}.parquet", meta).read() for n in ("train", "val"))
     model, placement, timer = build(meta, None, p), place(p), EpochTimer()
-    compile_phase(model, p, placement, -(-len(x) // p.batch_size), plan(p)[0])
+    objective = problem_of(meta).compile_args(p, None)
+    compile_phase(model, p, placement, -(-len(x) // p.batch_size), plan(p)[0], objective)
     model.fit(x, y, p.batch_size, epochs, validation_data=val, callbacks=[timer], verbose=0)
     return rate(len(x), timer.seconds)
 

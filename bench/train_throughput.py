@@ -102,13 +102,18 @@ def bare_fit(folder: Path, p) -> float:
     """examples/s of the same model and batch size fitted on NumPy arrays."""
     from tasks.model.build import compile_model
     from tasks.model.reader import Split
+    from tasks.problems import problem_of
     from tasks.train import build
     from tasks.train.devices import place
 
     meta = json.loads((folder / "meta.json").read_text())
     (x, y), (vx, vy) = (Split(folder / f"{n}.parquet", meta).read() for n in ("train", "val"))
     model = build(meta, None, p)
-    compile_model(model, p, steps_per_epoch=-(-len(x) // p.batch_size), jit=place(p).jit_compile)
+    problem = problem_of(meta)
+    target = problem.fit_target(Split(folder / "train.parquet", meta), p)
+    objective = problem.compile_args(p, target)
+    steps = -(-len(x) // p.batch_size)
+    compile_model(model, p, steps_per_epoch=steps, jit=place(p).jit_compile, objective=objective)
     timer = EpochTimer()
     model.fit(x, y, p.batch_size, p.epochs, validation_data=(vx, vy), callbacks=[timer], verbose=0)
     return rate(len(x), timer.seconds)

@@ -116,12 +116,11 @@ def run(
     except KeyboardInterrupt:
         typer.secho(INTERRUPTED, err=True, fg="red")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-    metrics = summary["metrics"]
+    from tasks.problems import problem
+
+    words = problem(summary["task"]).summary(summary["metrics"])
     typer.echo(f"model:   {params.paths.model}/model.keras")
-    typer.echo(
-        f"metrics: {params.paths.reports}/metrics.json (accuracy {metrics['accuracy']:.4f},"
-        f" macro-F1 {metrics['macro_f1']:.4f})"
-    )
+    typer.echo(f"metrics: {params.paths.reports}/metrics.json ({words})")
     if summary.get("version"):
         state = "new version" if summary["created"] else "unchanged, already registered"
         typer.echo(f"version: {params.register_.artifact}@{summary['version']} ({state})")

@@ -19,8 +19,8 @@ from tasks.common.samples import key_ids, source_ids
 from tasks.common.signature import describe, image_resize, numeric_inputs, signature_of
 from tasks.data.images import load_images
 from tasks.data.layout import TABLE_SUFFIXES, image_files, read_table_file
-from tasks.evaluate.scoring import predictions
 from tasks.model.inputs import table_inputs
+from tasks.problems import problem_of
 
 MAX_EXAMPLES = 3
 
@@ -82,24 +82,23 @@ def read_input(source: Path, meta: dict) -> tuple[pd.Series, object, pd.Series |
     frame = read_table_file(source)
     check_table(frame, signature, source)
     target = signature["target"]
-    labels = frame[target].astype(str) if target in frame.columns else None
+    labels = frame[target] if target in frame.columns else None
     return row_ids(frame, meta, source), table_inputs(frame, signature), labels
 
 
 def predict(model_dir: Path, source: Path) -> pd.DataFrame:
-    """Labels and class probabilities for every input row or image."""
+    """Predictions for every input row or image: the class and its probabilities, or the
+    number (`tasks.problems`), with the actual target when the input has it."""
     import keras
 
     import tasks.model.build  # noqa: F401  (registers the custom layers for safe-mode loading)
-    from tasks.model.pipeline import predict_proba
+    from tasks.model.pipeline import model_outputs
 
     meta = read_json(model_dir / "meta.json")
-    signature = signature_of(meta)
+    problem = problem_of(meta)
     ids, inputs, labels = read_input(source, meta)
     model = keras.saving.load_model(model_dir / "model.keras", safe_mode=True)
-    proba = predict_proba(model, inputs)
-    table = predictions(ids, np.zeros(len(ids), dtype=int), proba, signature["classes"])
-    table = table.drop(columns="actual")
+    table = problem.predictions(ids, None, problem.shaped(model_outputs(model, inputs)), meta)
     if labels is not None:
-        table.insert(1, "actual", labels.to_numpy())
+        table.insert(1, "actual", problem.encode(labels, meta["target"]).to_numpy())
     return table

@@ -172,6 +172,7 @@ def pipeline(params: Params, repo: Path, register_blessed: bool, force: bool) ->
     scores, gate = read_json(reports / "metrics.json"), read_json(reports / "gate.json")
     publish_evaluation(scores, gate)
     summary = {"stages": stages, "metrics": scores, "blessed": gate["blessed"], "version": None}
+    summary["task"] = gate.get("task", "classification")
     if not gate["blessed"]:
         from tasks.evaluate.gate import refusal
 

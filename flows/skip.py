@@ -74,5 +74,6 @@ def skipped(
         tag_run(flow_run.id, name)
     scores = read_json(reports / "metrics.json")
     summary = {"stages": ran | dict.fromkeys(rest, "skipped"), "metrics": scores, "blessed": True}
+    summary["task"] = gate.get("task", "classification")
     summary |= {"version": version, "created": False, "skipped": True}
     return Completed(name="Skipped", message=why, data=summary)

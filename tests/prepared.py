@@ -71,3 +71,14 @@ def table(
     meta = {"target": "y", "null_targets_dropped": 0, "kind": "table", "classes": ["no", "yes"]}
     meta["features"] = {"numeric": ["size", "weight"], "categorical": ["color"]}
     return _write(folder, frames, meta, row_group)
+
+
+def probabilities(classes: int):
+    """The classification output layer of a model with `classes` classes."""
+    from tasks.problems import problem
+
+    return problem("classification").output_layer({"classes": [str(i) for i in range(classes)]})
+
+
+# What `tasks.problems` compiles a classifier with.
+CLASSIFY = {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}

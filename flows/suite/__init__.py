@@ -24,6 +24,7 @@ from tasks.common.params import Params
 from tasks.data.layout import raw_kind, table_parts
 from tasks.data.manifest import manifest
 from tasks.data.tables import table_batches, table_rows
+from tasks.problems import choose, problem
 from tasks.validate.datadocs import GX_DIR
 from tasks.validate.tally import Tally
 
@@ -100,8 +101,12 @@ def column_expectations(name: str, facts: dict, rows: int, label: bool, suspect=
     return found
 
 
-def table_suite(profile: Profile, findings: Findings) -> list:
+def table_suite(profile: Profile, findings: Findings, task: str) -> list:
+    """The table's columns and rows; a class label's known values, or a number's range
+    (`data.task`, as validate decides it)."""
     import great_expectations.expectations as gxe
+
+    numbers = problem(task).numeric_target
 
     found = [
         gxe.ExpectTableColumnsToMatchSet(column_set=list(profile.columns), exact_match=True),
@@ -111,7 +116,10 @@ def table_suite(profile: Profile, findings: Findings) -> list:
     ]
     for name, facts in profile.columns.items():
         suspect = name in findings.suspects
-        found += column_expectations(name, facts, profile.rows, name == profile.target, suspect)
+        label = name == profile.target and not numbers
+        found += column_expectations(name, facts, profile.rows, label, suspect)
+    if numbers:
+        return found
     return found + label_expectations(profile.target, profile.labels, findings.merged)
 
 
@@ -173,7 +181,8 @@ def draft(params: Params) -> tuple[list, dict]:
         tally(frame)
     about["trainflow"]["rows"] = profile.rows
     findings = Findings.of(tally, params.data)
-    return table_suite(profile, findings), about | {"findings": findings}
+    task = choose(params.data.task, tally.target_facts, params.data.target)
+    return table_suite(profile, findings, task), about | {"findings": findings}
 
 
 def init_suite(params: Params, force: bool = False) -> Path:

@@ -37,6 +37,11 @@ class PathsParams(Section):
 class DataParams(Section):
     source: str = "sklearn:digits"
     target: str = "label"
+    task: Literal["auto", "classification", "regression"] = Field(
+        "auto",
+        description="What to predict: classes or a number; auto picks regression for a "
+        "target of numbers with many distinct values, classification otherwise",
+    )
     features: list[str] | None = None
     image_size: tuple[int, int] = (8, 8)
     channels: Literal[1, 3] = 1
@@ -193,6 +198,14 @@ class TrainParams(Section):
     tensorboard: bool = True
     backup_dir: str = "models/.backup"
     class_weight: Literal["balanced"] | dict[str, float] | None = None
+    loss: Literal["mse", "mae", "huber"] = Field(
+        "mse", description="Regression: the loss on the scaled target"
+    )
+    target_transform: Literal["none", "log"] = Field(
+        "none",
+        description="Regression: log learns log(1 + y), for positive skewed targets such as "
+        "prices; undone inside the model",
+    )
     augment: AugmentParams = AugmentParams()
     backbone: BackboneParams = BackboneParams()
     cnn: CnnParams = CnnParams()
@@ -231,12 +244,18 @@ class SliceGate(Section):
     column: str
     bins: list[float] | None = Field(None, min_length=2)
     min_accuracy: float | None = Field(None, ge=0, le=1)
+    max_rmse: float | None = Field(None, gt=0, description="Regression: the slice's RMSE at most")
 
 
 class GateParams(Section):
     min_accuracy: float | None = Field(0.95, ge=0, le=1)
     min_macro_f1: float | None = Field(0.9, ge=0, le=1)
     max_log_loss: float | None = Field(None, gt=0)
+    min_r2: float | None = Field(
+        0.0, le=1, description="Regression: R² at least (0: better than predicting the mean)"
+    )
+    max_rmse: float | None = Field(None, gt=0, description="Regression: RMSE at most")
+    max_mae: float | None = Field(None, gt=0, description="Regression: MAE at most")
     max_regression: float | None = Field(0.01, ge=0)
     require_significant: bool = False
     mcnemar_alpha: float = Field(0.05, gt=0, lt=1)

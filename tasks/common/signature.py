@@ -1,4 +1,4 @@
-"""A model's signature: the inputs it takes and the classes it predicts.
+"""A model's signature: the inputs it takes and what it predicts (classes, or a number).
 
 prepare writes it into the prepared meta.json, train copies it next to the model and the
 registry keeps it in each version's lineage. Evaluate compares a champion only with a
@@ -13,7 +13,7 @@ import hashlib
 import re
 from collections import Counter
 
-from tasks.common.errors import DataValidationError, ParamsError
+from tasks.common.errors import ParamsError
 
 IMAGE_INPUT = "image"
 NUMERIC, TEXT = "float32", "string"
@@ -49,8 +49,13 @@ def _legacy_names(columns: list[str]) -> dict[str, str]:
 
 
 def build(meta: dict, names=input_names) -> dict:
-    """The signature of a prepared dataset (`meta.json` of the prepare stage)."""
-    about = {"kind": meta["kind"], "target": meta["target"], "classes": list(meta["classes"])}
+    """The signature of a prepared dataset (`meta.json` of the prepare stage): its input
+    kind, task, target and what the task records of its outputs (`tasks.problems`)."""
+    from tasks.problems import problem
+
+    task = meta.get("task", "classification")
+    about = {"kind": meta["kind"], "task": task, "target": meta["target"]}
+    about |= problem(task).signature_part(meta)
     if meta["kind"] == "image":
         spec = {"column": IMAGE_INPUT, "name": IMAGE_INPUT, "dtype": "uint8"}
         spec |= {"shape": list(meta["image_shape"])}
@@ -86,20 +91,15 @@ def text_inputs(signature: dict) -> list[dict]:
 
 
 def describe(signature: dict) -> str:
-    """One line: `images 8x8x1 -> 10 classes of 'label'` or `a table of 7 columns -> ...`."""
-    classes = f"{len(signature['classes'])} classes of '{signature['target']}'"
+    """One line: `images 8x8x1 -> 10 classes of 'label'`, `a table of 7 columns -> a
+    number, 'price'`."""
+    from tasks.problems import problem_of
+
+    outputs = problem_of(signature).outputs(signature)
     if signature["kind"] == "image":
         shape = "x".join(map(str, signature["inputs"][0]["shape"]))
-        return f"images {shape} -> {classes}"
-    return f"a table of {len(signature['inputs'])} columns -> {classes}"
-
-
-def unknown_labels(where: str, target: str, found: list, classes: list) -> DataValidationError:
-    """The error for labels a split holds that its model's classes do not (a stale split)."""
-    return DataValidationError(
-        f"{where}: column '{target}' holds labels outside meta.json's classes "
-        f"{few(classes)}: {few(sorted(set(map(str, found))))}; rerun prepare"
-    )
+        return f"images {shape} -> {outputs}"
+    return f"a table of {len(signature['inputs'])} columns -> {outputs}"
 
 
 def few(values: list) -> str:
@@ -135,17 +135,22 @@ def differences(champion: dict, challenger: dict) -> list[str]:
     """What differs between two signatures, in words; empty when a comparison is fair.
 
     Input names are not compared (a model keeps its own naming), only columns, dtypes and
-    shapes, the label column and the classes in their order (the probability columns).
+    shapes, the task, the label column and what the task compares (the classes in their
+    order: the probability columns).
     """
+    from tasks.problems import problem_of
+
     if champion["kind"] != challenger["kind"]:
         return [f"kind: the champion takes {describe(champion)}, this model {describe(challenger)}"]
+    theirs, ours = problem_of(champion), problem_of(challenger)
+    if theirs is not ours:
+        return [
+            f"task: the champion predicts {describe(champion)}, this model {describe(challenger)}"
+        ]
     found = []
     if champion["target"] != challenger["target"]:
         found.append(
             f"label column: champion '{champion['target']}', this model '{challenger['target']}'"
         )
-    if champion["classes"] != challenger["classes"]:
-        found.append(
-            f"classes: champion {few(champion['classes'])}, this model {few(challenger['classes'])}"
-        )
+    found += ours.differences(champion, challenger)
     return found + _input_differences(champion, challenger)

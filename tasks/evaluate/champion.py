@@ -26,6 +26,7 @@ from tasks.common.samples import identity_columns, prepared_identities
 from tasks.common.signature import differences, signature_of
 from tasks.common.splits import describe
 from tasks.model.inputs import Splits
+from tasks.problems import problem_of
 
 BATCH_ROWS = 65_536
 
@@ -53,7 +54,7 @@ class Champion:
     """The champion: scored on the test split, or of another signature."""
 
     version: str
-    proba: np.ndarray | None = None
+    outputs: np.ndarray | None = None
     differences: list[str] = field(default_factory=list)
     comparison: Comparison | None = None
 
@@ -62,7 +63,7 @@ def champion_of(params: Params, splits: Splits) -> Champion | None:
     """The champion scored on the test split; None on the first run or when not compared."""
     import keras
 
-    from tasks.model.pipeline import predict_proba
+    from tasks.model.pipeline import model_outputs
     from tasks.registry.files import fetch_model
     from tasks.registry.versions import champion
 
@@ -79,10 +80,10 @@ def champion_of(params: Params, splits: Splits) -> Champion | None:
         comparison = comparison_rows(repo, params, version, their_meta, splits)
         model = keras.saving.load_model(folder / "model.keras", safe_mode=True)
         try:
-            proba = predict_proba(model, splits.inputs("test", theirs))
+            raw = model_outputs(model, splits.inputs("test", theirs))
         except Exception as err:  # the signature matched, so this is a broken model file
             raise RegistryError(f"champion {version} cannot score this test split: {err}") from err
-    return Champion(version, proba, comparison=comparison)
+    return Champion(version, problem_of(their_meta).shaped(raw), comparison=comparison)
 
 
 def comparison_rows(

@@ -1,102 +1,60 @@
 """The gate: may this challenger replace the champion? Pure functions over metrics.
 
 Like TFX's Evaluator "blessing": absolute thresholds on the test split, no regression against
-the champion beyond a margin on any gated metric, optionally a significant improvement by
-McNemar's test on the paired predictions, and per-slice thresholds. A champion of another
-signature (other data, classes or inputs) is not scored at all: the gate says what differs.
+the champion beyond a margin on any gated metric, optionally a significant improvement on the
+paired test rows, and per-slice thresholds. Which metrics, margins and test: the problem kind
+(`tasks.problems`: accuracy and McNemar for classes, r2/rmse/mae and Wilcoxon for numbers). A
+champion of another signature (other data, task, classes or inputs) is not scored at all: the
+gate says what differs.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 from tasks.common.params import GateParams, SliceGate
-
-# metric, absolute-threshold key, direction (+1: higher is better)
-GATED = (
-    ("accuracy", "min_accuracy", 1),
-    ("macro_f1", "min_macro_f1", 1),
-    ("log_loss", "max_log_loss", -1),
-)
+from tasks.problems import Problem
+from tasks.problems.base import check
 
 
-def check(
-    name: str, metric: str, value: float, op: str, threshold: float, champion: float | None = None
-) -> dict:
-    passed = value >= threshold if op == ">=" else value <= threshold
-    return {
-        "check": name,
-        "metric": metric,
-        "value": value,
-        "champion": champion,
-        "op": op,
-        "threshold": threshold,
-        "passed": bool(passed),
-    }
+def absolute_checks(problem: Problem, scores: dict, p: GateParams) -> list[dict]:
+    """The problem kind's thresholds that are set, on the whole test split."""
+    return [
+        check(key, metric, scores[metric], ">=" if direction > 0 else "<=", threshold)
+        for metric, key, direction, threshold in problem.gated(p)
+        if threshold is not None and metric in scores
+    ]
 
 
-def absolute_checks(scores: dict, p: GateParams) -> list[dict]:
-    found = []
-    for metric, key, direction in GATED:
-        threshold = getattr(p, key)
-        if threshold is not None:
-            found.append(
-                check(key, metric, scores[metric], ">=" if direction > 0 else "<=", threshold)
-            )
-    return found
-
-
-def relative_checks(scores: dict, champion: dict, p: GateParams) -> list[dict]:
+def relative_checks(problem: Problem, scores: dict, champion: dict, p: GateParams) -> list[dict]:
     """On each gated metric (one with an absolute threshold), the challenger may be worse than
-    the champion by at most `max_regression`."""
+    the champion by at most `max_regression` (`Problem.worst_allowed` says how it counts)."""
     found = []
-    for metric, key, direction in GATED:
-        if getattr(p, key) is None:
+    for metric, _, direction, threshold in problem.gated(p):
+        if threshold is None or metric not in champion or metric not in scores:
             continue
-        best, margin = champion[metric], p.max_regression
-        threshold = best - margin if direction > 0 else best + margin
+        best = champion[metric]
         found.append(
             check(
                 f"no_regression_{metric}",
                 metric,
                 scores[metric],
                 ">=" if direction > 0 else "<=",
-                threshold,
+                problem.worst_allowed(best, p.max_regression, direction),
                 champion=best,
             )
         )
     return found
 
 
-def mcnemar(challenger_right: np.ndarray, champion_right: np.ndarray) -> tuple[float, int, int]:
-    """Exact McNemar test: p-value that the challenger is better, and the discordant counts."""
-    from scipy.stats import binomtest
-
-    wins = int(np.sum(challenger_right & ~champion_right))
-    losses = int(np.sum(~challenger_right & champion_right))
-    if wins + losses == 0:
-        return 1.0, wins, losses
-    return float(binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue), wins, losses
-
-
-def significance_check(
-    y_true: np.ndarray, challenger_pred: np.ndarray, champion_pred: np.ndarray, alpha: float
-) -> dict:
-    p_value, wins, losses = mcnemar(challenger_pred == y_true, champion_pred == y_true)
-    found = check("significantly_better", "mcnemar_p_value", p_value, "<=", alpha)
-    return found | {"wins": wins, "losses": losses}
-
-
-def slice_checks(slices: dict[str, dict], gates: list[SliceGate]) -> list[dict]:
+def slice_checks(problem: Problem, slices: dict[str, dict], gates: list[SliceGate]) -> list[dict]:
     found = []
     for gate in gates:
-        if gate.min_accuracy is None:
+        threshold = problem.slice_threshold(gate)
+        if threshold is None:
             continue
+        metric, op, value = threshold
         for name, scores in slices.items():
             if name.startswith(f"{gate.column}="):
-                found.append(
-                    check(f"slice {name}", "accuracy", scores["accuracy"], ">=", gate.min_accuracy)
-                )
+                found.append(check(f"slice {name}", metric, scores[metric], op, value))
     return found
 
 
@@ -112,6 +70,7 @@ def mismatch(artifact: str, version: str, differences: list[str]) -> dict:
 
 
 def decide(
+    problem: Problem,
     scores: dict,
     p: GateParams,
     champion: dict | None = None,
@@ -128,11 +87,11 @@ def decide(
     the check `comparison_rows`; the challenger meets the champion on those rows only
     (`champion["challenger"]` when some were left out).
     """
-    checks = absolute_checks(scores, p)
+    checks = absolute_checks(problem, scores, p)
     if comparison is not None:
         checks.append(comparison_check(comparison))
     if champion is not None and p.max_regression is not None:
-        checks += relative_checks(champion.get("challenger", scores), champion, p)
+        checks += relative_checks(problem, champion.get("challenger", scores), champion, p)
     if champion is not None and p.require_significant and significance is not None:
         checks.append(significance)
     checks += slices or []

@@ -21,7 +21,7 @@ from tasks.data.csvfile import Dialect
 from tasks.data.layout import SOURCES, TABLE_SUFFIXES, list_images, read_table_file
 from tasks.data.tables import write_part
 
-BUILTINS = ("sklearn:digits", "sklearn:breast_cancer")
+BUILTINS = ("sklearn:digits", "sklearn:breast_cancer", "sklearn:diabetes")
 PLAIN_CSV = Dialect("utf-8", ",").describe()
 
 
@@ -53,6 +53,15 @@ def breast_cancer_frame(target: str) -> pd.DataFrame:
     frame = bunch.frame.drop(columns="target")
     frame[target] = pd.Categorical.from_codes(bunch.target, bunch.target_names).astype(str)
     return frame
+
+
+def diabetes_frame(target: str) -> pd.DataFrame:
+    """scikit-learn's bundled diabetes table in its original units (age in years, sex 1 or 2,
+    ...), the disease progression a year later as `target`: a number to predict."""
+    from sklearn.datasets import load_diabetes
+
+    bunch = load_diabetes(as_frame=True, scaled=False)
+    return bunch.data.assign(**{target: bunch.target})
 
 
 def table_files(source: Path) -> list[Path]:
@@ -107,6 +116,8 @@ def ingest(data: DataParams, out: Path) -> int:
         return write_digits(out)
     if data.source == "sklearn:breast_cancer":
         return write_table([breast_cancer_frame(data.target)], out, [data.source])
+    if data.source == "sklearn:diabetes":
+        return write_table([diabetes_frame(data.target)], out, [data.source])
     if data.source.startswith("sklearn:"):
         raise ParamsError(f"data.source: unknown builtin {data.source!r}; one of {BUILTINS}")
     source = Path(data.source)

@@ -49,8 +49,9 @@ def _regularizer(l2: float):
     return keras.regularizers.L2(l2) if l2 else None
 
 
-def head(x, units: list[int], dropout: float, n_classes: int, l2: float, batch_norm=False):
-    """Dense layers, then float32 softmax probabilities (stable under mixed precision)."""
+def head(x, units: list[int], dropout: float, output, l2: float, batch_norm=False):
+    """Dense layers, then the problem kind's output layer (`tasks.problems`): float32
+    softmax probabilities, or a number, stable under mixed precision either way."""
     for width in units:
         x = layers.Dense(width, use_bias=not batch_norm, kernel_regularizer=_regularizer(l2))(x)
         if batch_norm:
@@ -58,7 +59,7 @@ def head(x, units: list[int], dropout: float, n_classes: int, l2: float, batch_n
         x = layers.Activation("relu")(x)
         if dropout:
             x = layers.Dropout(dropout)(x)
-    return layers.Dense(n_classes, activation="softmax", dtype="float32", name="probabilities")(x)
+    return output(x)
 
 
 def conv_block(x, filters: int, p: CnnParams, l2: float, pool: bool):
@@ -89,17 +90,17 @@ def cnn_features(x, shape: list[int], p: CnnParams, l2: float = 0.0):
     return layers.Dropout(p.dropout)(x) if p.dropout else x
 
 
-def cnn(shape: list[int], n_classes: int, p: CnnParams, l2: float = 0.0) -> keras.Model:
-    """Conv blocks, then a dense head.
+def cnn(shape: list[int], output, p: CnnParams, l2: float = 0.0) -> keras.Model:
+    """Conv blocks, then a dense head and `output` (the problem kind's last layer).
 
     Takes uint8 pixels and rescales them inside the model, so serving needs no preprocessing.
     """
     inputs = keras.Input(shape=tuple(shape), name=IMAGE_INPUT)
-    outputs = head(cnn_features(inputs, shape, p, l2), [p.dense_units], p.dropout, n_classes, l2)
+    outputs = head(cnn_features(inputs, shape, p, l2), [p.dense_units], p.dropout, output, l2)
     return keras.Model(inputs, outputs, name="cnn")
 
 
-def mlp(stats: TableStats, signature: dict, n_classes: int, p: MlpParams, l2=0.0) -> keras.Model:
+def mlp(stats: TableStats, signature: dict, output, p: MlpParams, l2=0.0) -> keras.Model:
     """MLP over named raw inputs; normalisation and vocabularies come from the training split."""
     numeric, text = numeric_inputs(signature), text_inputs(signature)
     inputs = {s["name"]: keras.Input(shape=(1,), name=s["name"]) for s in numeric}
@@ -115,7 +116,7 @@ def mlp(stats: TableStats, signature: dict, n_classes: int, p: MlpParams, l2=0.0
         lookup = layers.StringLookup(vocabulary=vocabulary, output_mode="one_hot")
         parts.append(layers.Reshape((len(vocabulary) + 1,))(lookup(text)))
     x = parts[0] if len(parts) == 1 else layers.Concatenate()(parts)
-    outputs = head(x, p.units, p.dropout, n_classes, l2, p.batch_norm)
+    outputs = head(x, p.units, p.dropout, output, l2, p.batch_norm)
     return keras.Model(inputs, outputs, name="mlp")
 
 
@@ -141,10 +142,12 @@ def compile_model(
     p: TrainParams,
     steps_per_epoch: int,
     jit: bool,
+    objective: dict,
     rate: float | None = None,
     epochs: int | None = None,
 ) -> None:
-    """Optimizer and schedule from params; Keras adds loss scaling under mixed_float16.
+    """Optimizer and schedule from params, `objective` (loss and metrics) from the problem
+    kind; Keras adds loss scaling under mixed_float16.
 
     Compiling again (the next training phase) takes a fresh optimizer for the weights that
     are trainable now.
@@ -153,9 +156,4 @@ def compile_model(
     optimizer = keras.optimizers.get(
         {"class_name": p.optimizer, "config": {"learning_rate": schedule}}
     )
-    model.compile(
-        optimizer=optimizer,
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        jit_compile=jit,
-    )
+    model.compile(optimizer=optimizer, jit_compile=jit, **objective)

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from tasks.common.io import read_json
-from tasks.common.signature import TEXT, signature_of, unknown_labels
+from tasks.common.signature import TEXT, signature_of
+from tasks.problems import problem_of
 
 
 def table_inputs(frame: pd.DataFrame, signature: dict) -> dict[str, np.ndarray]:
@@ -57,13 +58,12 @@ class Splits:
         return model_inputs(self.frames[split], signature or self.signature)
 
     def labels(self, split: str) -> np.ndarray:
-        classes = {name: index for index, name in enumerate(self.meta["classes"])}
-        labels = self.frames[split][self.meta["target"]].astype(str)
-        index = labels.map(classes)
-        if index.isna().any():
-            where = f"the {split} split"
-            raise unknown_labels(where, self.meta["target"], labels[index.isna()], [*classes])
-        return index.to_numpy("int32")
+        """The split's target as the model is scored on: class indices, or numbers."""
+        import pyarrow as pa
+
+        target = self.meta["target"]
+        column = pa.array(self.frames[split][target])
+        return problem_of(self.meta).labels(column, self.meta, f"the {split} split")
 
 
 def load_splits(prepared: str | Path, names: tuple[str, ...] = ("train", "val")) -> Splits:

@@ -22,6 +22,7 @@ import tensorflow as tf
 from tasks.common.signature import TEXT
 from tasks.model.memory import hold_in_memory
 from tasks.model.reader import Batches, Split
+from tasks.problems import problem_of
 
 Inputs = np.ndarray | dict[str, np.ndarray]
 BLOCK_BATCHES = 32  # at most this many batches read, gathered or decoded together, then cut apart
@@ -93,8 +94,9 @@ def dataset(
     return _distributable(batches.prefetch(tf.data.AUTOTUNE))
 
 
-def predict_proba(model, inputs: Inputs, batch_size: int = 256) -> np.ndarray:
-    """Class probabilities for raw inputs, in the model's class order."""
+def model_outputs(model, inputs: Inputs, batch_size: int = 256) -> np.ndarray:
+    """What a model returns for raw inputs, row by row: class probabilities in the model's
+    class order, or numbers (`tasks.problems` shapes them)."""
     return np.asarray(model.predict(dataset(inputs, None, batch_size), verbose=0))
 
 
@@ -106,7 +108,7 @@ def _distributable(data: tf.data.Dataset) -> tf.data.Dataset:
 
 
 def _signature(split: Split):
-    labels = tf.TensorSpec([None], tf.int32)
+    labels = tf.TensorSpec([None], tf.dtypes.as_dtype(problem_of(split.meta).label_dtype))
     if split.meta["kind"] == "image":
         return tf.TensorSpec([], tf.string), labels
     inputs = {

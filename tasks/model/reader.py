@@ -15,8 +15,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tasks.common.signature import TEXT, signature_of, unknown_labels
+from tasks.common.signature import TEXT, signature_of
 from tasks.model.build import TableStats
+from tasks.problems import problem_of
 
 MB = 1024 * 1024
 
@@ -49,13 +50,8 @@ class Split:
         return [spec["column"] for spec in self.signature["inputs"]] + [self.meta["target"]]
 
     def labels(self, table: pa.Table) -> np.ndarray:
-        classes = pa.array(self.meta["classes"], pa.string())
-        labels = table[self.meta["target"]].cast(pa.string())
-        index = pc.index_in(labels, value_set=classes)
-        if index.null_count:
-            found = pc.filter(labels, pc.is_null(index)).to_pylist()
-            raise unknown_labels(str(self.path), self.meta["target"], found, self.meta["classes"])
-        return index.to_numpy().astype("int32")
+        """The target as the model trains on it (`tasks.problems`: class index or number)."""
+        return problem_of(self.meta).labels(table[self.meta["target"]], self.meta, str(self.path))
 
     def inputs(self, table: pa.Table, raw_pixels: bool = False):
         """Model inputs of a table of rows: pixel array (or bytes) or named table columns."""

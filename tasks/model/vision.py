@@ -133,16 +133,15 @@ def set_trainable(model: keras.Model, unfrozen: int | None) -> None:
         layer.trainable = index >= cut and not (batch_norm and unfrozen is not None)
 
 
-def image_model(
-    shape: list[int], n_classes: int, p: TrainParams, load_weights: bool = True
-) -> keras.Model:
-    """Raw uint8 pixels in, class probabilities out: augmentation, CNN or backbone, head."""
+def image_model(shape: list[int], output, p: TrainParams, load_weights: bool = True) -> keras.Model:
+    """Raw uint8 pixels in, `output` out (the problem kind's last layer: class
+    probabilities, or a number): augmentation, CNN or backbone, head."""
     inputs = keras.Input(shape=tuple(shape), name=IMAGE_INPUT)
     augment = augmentation(p.augment)
     x = inputs if augment is None else augment(inputs)
     if p.backbone.name is None:
         features = cnn_features(x, shape, p.cnn, p.l2)
-        outputs = head(features, [p.cnn.dense_units], p.cnn.dropout, n_classes, p.l2)
+        outputs = head(features, [p.cnn.dense_units], p.cnn.dropout, output, p.l2)
         return keras.Model(inputs, outputs, name="cnn")
     if shape[2] == 1:
         x = layers.Concatenate(name="gray_to_rgb")([x, x, x])
@@ -151,4 +150,4 @@ def image_model(
     x = base(x, training=False) if p.backbone.weights else base(x)
     if p.backbone.dropout:
         x = layers.Dropout(p.backbone.dropout)(x)
-    return keras.Model(inputs, head(x, [], 0.0, n_classes, p.l2), name=f"{p.backbone.name}_head")
+    return keras.Model(inputs, head(x, [], 0.0, output, p.l2), name=f"{p.backbone.name}_head")

@@ -3,7 +3,8 @@
 Each sample goes to the split a stable hash of its identity says (`tasks.common.splits`): its
 key columns (`prepare.split_key`), else its feature values (a table row), or its decoded pixels
 (an image). So identical samples share a split, and a row of yesterday keeps its split when
-today's rows arrive. prepare reports each split's class shares, and writes `reference.json`,
+today's rows arrive. prepare decides the task (`data.task`, `tasks.problems`), reports how the
+target came out in each split (class shares, or quantiles), and writes `reference.json`,
 statistics of the training split that validate later compares new data with (drift).
 
 Nothing is fitted here. Preprocessing (normalisation, category lookup, rescaling) is fitted
@@ -21,9 +22,8 @@ import pandas as pd
 
 from tasks.common.errors import DataValidationError, stage_entry
 from tasks.common.io import atomic_dir, read_json, write_json
-from tasks.common.params import Params, load_params
+from tasks.common.params import DataParams, Params, load_params
 from tasks.common.signature import build as build_signature
-from tasks.common.signature import few
 from tasks.common.splits import SPLITS, assign, rule_of
 from tasks.common.splits import describe as describe_rule
 from tasks.data.drift import reference_stats
@@ -31,47 +31,9 @@ from tasks.data.layout import raw_kind, read_raw_table, table_sources
 from tasks.data.manifest import IMAGE_CATEGORICAL, IMAGE_NUMERIC, image_view
 from tasks.prepare.images import image_frame, training_order, write_split
 from tasks.prepare.tables import table_frame
+from tasks.problems import TargetFacts, choose, problem, problem_of
 
 LABEL = "label"
-
-
-def class_counts(labels: pd.Series, splits: dict[str, np.ndarray]) -> dict[str, dict]:
-    """Rows of each class in each split, classes in sorted order."""
-    classes = sorted(labels.unique().tolist())
-    return {
-        name: labels.iloc[rows].value_counts().reindex(classes, fill_value=0).astype(int).to_dict()
-        for name, rows in splits.items()
-    }
-
-
-def check_classes(counts: dict[str, dict], target: str) -> list[str]:
-    """Warnings for classes missing from val or test; an error for one missing from train.
-
-    Raises:
-        DataValidationError: a class with no training row (the model could never learn it).
-    """
-    absent = {name: [c for c, n in found.items() if not n] for name, found in counts.items()}
-    if absent["train"]:
-        total = [f"{c}: {sum(found[c] for found in counts.values())}" for c in absent["train"]]
-        raise DataValidationError(
-            f"prepare: no training row of class {few(absent['train'])} of '{target}' "
-            f"(rows in all: {few(total)}): add rows of it, or raise "
-            "validate.min_rows_per_class so validation stops such data"
-        )
-    return [
-        f"class {few(classes)} of '{target}' has no row in the {name} split: its {name} "
-        "metrics leave it out"
-        for name, classes in absent.items()
-        if classes
-    ]
-
-
-def share_spread(counts: dict[str, dict]) -> float:
-    """The largest gap, in points, between a class's share in a split and in all the data."""
-    table = pd.DataFrame(counts)
-    overall = table.sum(axis=1) / max(int(table.to_numpy().sum()), 1)
-    shares = table / table.sum(axis=0).clip(lower=1)
-    return round(100 * float((shares.sub(overall, axis=0)).abs().to_numpy().max()), 1)
 
 
 def reference(frame: pd.DataFrame, meta: dict, images: pd.DataFrame | None) -> dict:
@@ -80,8 +42,10 @@ def reference(frame: pd.DataFrame, meta: dict, images: pd.DataFrame | None) -> d
         view = image_view(images)
         return reference_stats(view, IMAGE_NUMERIC, IMAGE_CATEGORICAL, kind="image", target=LABEL)
     types, target = meta["features"], meta["target"]
-    categorical = [*types["categorical"], target]
-    return reference_stats(frame, types["numeric"], categorical, kind="table", target=target)
+    numbers = problem_of(meta).numeric_target
+    numeric = [*types["numeric"], *([target] if numbers else [])]
+    categorical = [*types["categorical"], *([] if numbers else [target])]
+    return reference_stats(frame, numeric, categorical, kind="table", target=target)
 
 
 def refuse_failed_validation(reports: str) -> None:
@@ -91,16 +55,32 @@ def refuse_failed_validation(reports: str) -> None:
         raise DataValidationError(f"prepare: {path} says the raw data failed validation")
 
 
+def task_of(table: pd.DataFrame, data: DataParams) -> str:
+    """`data.task`, decided from the target column as validate decides it (`choose`)."""
+    if data.target not in table.columns:
+        raise DataValidationError(f"prepare: no column '{data.target}' (data.target) in the table")
+    facts = TargetFacts()
+    facts.add(table[data.target])
+    return choose(data.task, facts, data.target)
+
+
 def samples(params: Params, raw: Path):
     """The samples (rows, or image paths and labels), their prepared meta, their identities,
     what those identities are, and for images the manifest (sizes and pixel hashes)."""
     if raw_kind(raw) == "image":
+        if params.data.task == "regression":
+            raise DataValidationError(
+                "data.task: regression needs a number per image, and an image folder's class "
+                "folders are classes; use data.task: classification (or auto)"
+            )
         frame, meta, images = image_frame(raw / "images", params.data)
         identities = np.array([int(h, 16) for h in images["hash"]], dtype=np.uint64)
-        return frame, meta | {"kind": "image"}, identities, "pixels", images
-    key = params.prepare.split_key
-    frame, meta, identities = table_frame(read_raw_table(raw), params.data, key)
-    meta |= {"kind": "table", "sources": table_sources(raw)}
+        meta |= {"kind": "image", "task": "classification"}
+        return frame, meta, identities, "pixels", images
+    key, table = params.prepare.split_key, read_raw_table(raw)
+    task = task_of(table, params.data)
+    frame, meta, identities = table_frame(table, params.data, key, problem(task))
+    meta |= {"kind": "table", "task": task, "sources": table_sources(raw)}
     return frame, meta, identities, "key" if key else "features", None
 
 
@@ -109,15 +89,13 @@ def run(params: Params) -> dict:
     refuse_failed_validation(params.paths.reports)
     frame, meta, identities, identity, images = samples(params, raw)
     splits = assign(identities, params.prepare)
-    target = meta["target"]
-    counts = class_counts(frame[target], splits)
-    notes = check_classes(counts, target)
+    target, kind = meta["target"], problem_of(meta)
+    report, notes, words = kind.split_report(frame[target], splits, target)
     train = splits["train"]
     stats = reference(frame.iloc[train], meta, None if images is None else images.iloc[train])
+    meta |= kind.describe_target(frame[target]) | report
     meta |= {
-        "classes": sorted(frame[target].unique().tolist()),
         "rows": {name: len(idx) for name, idx in splits.items()},
-        "class_counts": counts,
         "duplicate_samples": int(len(identities) - len(pd.unique(identities))),
         "split": rule_of(params.prepare, identity),
     }
@@ -130,8 +108,7 @@ def run(params: Params) -> dict:
     rows = "/".join(str(meta["rows"][name]) for name in SPLITS)
     print(
         f"prepare: {rows} rows (train/val/test) by {describe_rule(meta['split'])}; "
-        f"{len(meta['classes'])} classes, each split's shares within "
-        f"{share_spread(counts)} points of the whole data's -> {params.paths.prepared}"
+        f"{kind.name}: {words} -> {params.paths.prepared}"
     )
     return meta
 

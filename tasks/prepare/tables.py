@@ -14,6 +14,7 @@ from tasks.common.params import DataParams
 from tasks.common.samples import ROW, row_hashes
 from tasks.common.signature import few
 from tasks.data.columns import features_after, normalized, suspects_of
+from tasks.problems import Problem
 
 MAX_EXAMPLES = 5
 
@@ -70,7 +71,7 @@ def key_identities(frame: pd.DataFrame, key: list[str]) -> np.ndarray:
 
 
 def table_frame(
-    frame: pd.DataFrame, data: DataParams, key: list[str] | None
+    frame: pd.DataFrame, data: DataParams, key: list[str] | None, problem: Problem
 ) -> tuple[pd.DataFrame, dict, np.ndarray]:
     """Normalise labels and text as asked, choose the features, drop rows without a label;
     return the frame (with each row's raw position, `ROW`, and its key columns), its feature
@@ -84,7 +85,7 @@ def table_frame(
     extra = [c for c in key or [] if c not in features and c != data.target]
     kept = frame.loc[labelled, [*features, data.target, *extra]].reset_index(drop=True)
     kept[ROW] = np.flatnonzero(labelled)
-    kept[data.target] = kept[data.target].astype(str)
+    kept[data.target] = problem.encode(kept[data.target], data.target)
     types = feature_types(kept, features)
     for column in types["categorical"]:
         kept[column] = kept[column].astype("string")

@@ -26,6 +26,7 @@ from tasks.common.signature import signature_of
 from tasks.model.build import TableStats, mlp
 from tasks.model.reader import Split
 from tasks.model.vision import image_model
+from tasks.problems import KINDS, problem_of
 from tasks.train.callbacks import EpochLog, LiveMetrics, TensorBoardScalars, progress_artifact
 from tasks.train.devices import Placement, place, precision_scope, seed_everything
 from tasks.train.phases import (
@@ -48,21 +49,23 @@ class Fitted:
     jit_compile: bool
     in_memory: dict[str, bool]
     class_weight: dict[int, float] | None = None
+    target: dict | None = None  # the target's scaling inside the model (regression)
 
 
 def build(
     meta: dict, stats: TableStats | None, p: TrainParams, load_weights: bool = True
 ) -> keras.Model:
-    """The model for the prepared data; `load_weights` False skips pretrained weights (a
-    rebuild whose weights are copied in afterwards)."""
-    n_classes, signature = len(meta["classes"]), signature_of(meta)
+    """The model for the prepared data, ending in its problem kind's output layer;
+    `load_weights` False skips pretrained weights (a rebuild whose weights are copied in
+    afterwards)."""
+    output, signature = problem_of(meta).output_layer(meta), signature_of(meta)
     if meta["kind"] == "image":
-        return image_model(signature["inputs"][0]["shape"], n_classes, p, load_weights)
+        return image_model(signature["inputs"][0]["shape"], output, p, load_weights)
     if p.backbone.name is not None:
         raise ParamsError(
             f"train.backbone.name: {p.backbone.name} is an image backbone; this data is a table"
         )
-    return mlp(stats, signature, n_classes, p.mlp, p.l2)
+    return mlp(stats, signature, output, p.mlp, p.l2)
 
 
 def monitors(
@@ -134,17 +137,21 @@ def fit(
         splits["val"], p.batch_size, p.cache_max_mb, p.shuffle_buffer, steady=steady
     )
     weights = class_weights(p, meta, splits["train"])
+    problem = problem_of(meta)
+    target = problem.fit_target(splits["train"], p)
+    objective = problem.compile_args(p, target)
     with placement.strategy.scope(), precision_scope(placement.precision):
         model = build(meta, stats, p)
     in_memory = {"train": train_cached, "val": val_cached}
     steps = math.ceil(splits["train"].rows / p.batch_size)
-    compile_phase(model, p, placement, steps, plan(p)[0])
+    compile_phase(model, p, placement, steps, plan(p)[0], objective)
     print(f"train: {describe(placement, bool(model.jit_compile), in_memory)}", flush=True)
     if steady or not train_cached:  # streamed, or decided on cache_max_mb alone: say why
         print(f"train: training split: {why}", flush=True)
     data = {"x": train, "validation_data": val, "class_weight": weights}
-    history = train_phases(model, p, placement, steps, data, callbacks or [])
-    return Fitted(export(model, meta, stats, p), history, model.jit_compile, in_memory, weights)
+    history = train_phases(model, p, placement, steps, data, callbacks or [], objective)
+    exported = problem.export(export(model, meta, stats, p), target)
+    return Fitted(exported, history, model.jit_compile, in_memory, weights, target)
 
 
 def describe(placement: Placement, jit: bool, in_memory: dict[str, bool]) -> str:
@@ -184,16 +191,30 @@ def run(params: Params) -> dict:
     if placement.chief:
         with atomic_dir(params.paths.model) as out:
             fitted.model.save(out / "model.keras")
-            write_json(out / "meta.json", meta | {"signature": signature_of(meta)})
+            scaling = {"target_scaling": fitted.target} if fitted.target else {}
+            write_json(out / "meta.json", meta | {"signature": signature_of(meta)} | scaling)
     shutil.rmtree(backup, ignore_errors=True)
     with contextlib.suppress(OSError):  # the cluster's per-task backups shared this folder
         Path(p.backup_dir).rmdir()
     report = summary(params, placement, fitted, resumable, rows, seconds)
     if placement.chief:
+        other_kinds_curves(reports / "train")
         write_json(reports / "train.json", report)
     where = params.paths.model if placement.chief else f"the chief's {params.paths.model}"
     print(f"train: {report['epochs_run']} epochs in {seconds:.1f}s -> {where}")
     return report
+
+
+def other_kinds_curves(live_dir: Path) -> None:
+    """Header-only DVCLive curves of the epoch metrics of other kinds of problem: dvc.yaml
+    declares the plots of every kind and `dvc plots show` reads every file it declares."""
+    for kind in KINDS.values():
+        for metric in kind.epoch_metrics:
+            for split in ("train", "eval"):
+                path = live_dir / "plots" / "metrics" / split / f"{metric}.tsv"
+                if not path.exists():
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text(f"timestamp\tstep\t{metric}\n")
 
 
 def summary(params, placement: Placement, fitted: Fitted, resumable, rows, seconds) -> dict:

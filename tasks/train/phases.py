@@ -67,7 +67,13 @@ def total_epochs(p: TrainParams) -> int:
 
 
 def train_phases(
-    model: keras.Model, p: TrainParams, placement: Placement, steps: int, data: dict, callbacks
+    model: keras.Model,
+    p: TrainParams,
+    placement: Placement,
+    steps: int,
+    data: dict,
+    callbacks,
+    objective: dict,
 ) -> dict[str, list[float]]:
     """Compile and fit once per phase, epochs counting on; Keras's history of all of them.
 
@@ -76,7 +82,7 @@ def train_phases(
     backup = next((c for c in callbacks if isinstance(c, ResumableBackup)), None)
     phases, history, done = plan(p), {}, 0
     for index, phase in enumerate(phases):
-        compile_phase(model, p, placement, steps, phase)
+        compile_phase(model, p, placement, steps, phase, objective)
         if len(phases) > 1:
             print(f"train: phase {index + 1}/{len(phases)}, {phase.describe()}", flush=True)
         if backup is not None and backup.enter_phase(index, model):
@@ -101,12 +107,20 @@ def train_phases(
 
 
 def compile_phase(
-    model: keras.Model, p: TrainParams, placement: Placement, steps: int, phase: Phase
+    model: keras.Model,
+    p: TrainParams,
+    placement: Placement,
+    steps: int,
+    phase: Phase,
+    objective: dict,
 ) -> None:
-    """Freeze and unfreeze for `phase`, then compile a fresh optimizer at its rate."""
+    """Freeze and unfreeze for `phase`, then compile a fresh optimizer at its rate, with the
+    problem kind's loss and metrics (`objective`)."""
     with placement.strategy.scope(), precision_scope(placement.precision):
         set_trainable(model, phase.unfrozen)
-        compile_model(model, p, steps, placement.jit_compile, phase.learning_rate, phase.epochs)
+        compile_model(
+            model, p, steps, placement.jit_compile, objective, phase.learning_rate, phase.epochs
+        )
 
 
 class PhasedEarlyStopping(keras.callbacks.EarlyStopping):
@@ -132,9 +146,12 @@ def class_weights(p: TrainParams, meta: dict, train: Split) -> dict[int, float] 
     Raises:
         ParamsError: a named class that the prepared data does not have.
     """
-    classes, wanted = meta["classes"], p.class_weight
+    wanted = p.class_weight
     if wanted is None:
         return None
+    if "classes" not in meta:
+        raise ParamsError(f"train.class_weight: weights classes; this is {meta['task']} data")
+    classes = meta["classes"]
     if wanted == "balanced":
         from sklearn.utils.class_weight import compute_class_weight
 

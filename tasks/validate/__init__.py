@@ -25,6 +25,7 @@ from tasks.data.layout import raw_kind, table_parts
 from tasks.data.manifest import manifest
 from tasks.data.slabs import table_slabs
 from tasks.data.tables import table_batches, table_rows
+from tasks.problems import choose, problem
 from tasks.validate import datadocs
 from tasks.validate.batches import run_batches
 from tasks.validate.champion import champion_reference, mismatch
@@ -119,6 +120,16 @@ def report_of(tally: Tally, checks: list[Check], own: Decisions, other: str | No
     }
 
 
+def decided_task(params: Params, tally: Tally, images: bool) -> str:
+    """`data.task` for this data (`tasks.problems.choose`); what `auto` chose is said once."""
+    if images:  # class folders are classes: prepare says so when regression was asked for
+        return "classification"
+    task = choose(params.data.task, tally.target_facts, params.data.target)
+    if params.data.task == "auto":
+        print(f"validate: data.task auto: {task} ({tally.target_facts.describe(tally.target)})")
+    return task
+
+
 def run(params: Params) -> dict:
     phases, importing = Phases(), import_in_background("great_expectations")
     rules, raw = params.validate_, Path(params.paths.raw)
@@ -134,15 +145,16 @@ def run(params: Params) -> dict:
     results, names, files, runner = check_raw(params, expectations, tally, batches, phases)
     checks = [to_check(result, names) for result in results]
     kind = "image" if images else "table"
+    task = decided_task(params, tally, images)
     features = set(tally.features())
-    other = reference and mismatch(reference, kind, target, set(tally.classes), features)
+    other = reference and mismatch(reference, kind, task, target, set(tally.classes), features)
     if other:
         tally.drift = None
         print(f"validate: drift not measured: {other}")
     with phases("own checks"):
-        own = decide(tally, rules, params.data, runner, names)
+        own = decide(tally, rules, params.data, runner, names, problem(task))
     checks, results = checks + own.checks, results + own.results
-    report = report_of(tally, checks, own, other)
+    report = report_of(tally, checks, own, other) | {"task": task}
     about = {"source": params.data.source, "raw": str(raw), "files": files, "rows": tally.rows}
     with phases("data docs"):
         page = datadocs.publish(results, rules.suite or "trainflow", report["success"], about)

@@ -36,12 +36,15 @@ def _their_columns(reference: dict, target: str) -> set[str]:
     return set(reference["columns"]) - {target}
 
 
-def mismatch(reference: dict, kind: str, target: str, classes: set, columns: set) -> str | None:
+def mismatch(
+    reference: dict, kind: str, task: str, target: str, classes: set, columns: set
+) -> str | None:
     """Why `reference` describes other data than this (None when drift can be measured).
 
     Args:
         reference: the champion's reference.json.
         kind: "image" or "table", this data's.
+        task: "classification" or "regression", this data's (`tasks.problems`).
         target: this data's label column.
         classes: the labels seen in this data.
         columns: this data's feature columns (tables; empty for images).
@@ -50,11 +53,14 @@ def mismatch(reference: dict, kind: str, target: str, classes: set, columns: set
     theirs = signature.get("kind", reference.get("kind"))
     if theirs != kind:
         return f"the champion was trained on {theirs} data, this is {kind} data"
+    their_task = signature.get("task", "classification")
+    if their_task != task:
+        return f"the champion was trained for {their_task}, this data is for {task}"
     their_target = signature.get("target", reference.get("target"))
     if their_target != target:
         return f"the champion's label column is '{their_target}', this data's is '{target}'"
     their_classes = set(signature.get("classes") or [])
-    if their_classes and their_classes != classes:
+    if task == "classification" and their_classes and their_classes != classes:
         theirs, ours = _listed(their_classes), _listed(classes)
         return f"the champion's classes are {theirs}, this data's {ours}"
     their_columns = _their_columns(reference, their_target) if kind == "table" else set()

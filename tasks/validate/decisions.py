@@ -1,6 +1,7 @@
 """The checks validate decides from its own counts (`tasks.validate.tally.Tally`).
 
-Rows per class, duplicated samples, drift, suspect columns and spellings need the whole
+The target's checks (rows per class, or numbers: `tasks.problems`), duplicated samples,
+drift, suspect columns and spellings need the whole
 dataset, so they are decided once the last batch is counted. Each decision also runs as a real
 Great Expectations expectation on a small summary table (one row per class, per drift column,
 per column), so the Data Docs page shows every check that decided the verdict, not only the
@@ -14,51 +15,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from tasks.common.params import DataParams, DriftParams, ValidateParams
+from tasks.problems import Problem
 from tasks.validate.checks import Check
 from tasks.validate.columns import spelling_checks, suspect_checks
 from tasks.validate.runner import Runner
 from tasks.validate.tally import Tally
-
-
-def class_checks(tally: Tally, rules: ValidateParams, runner: Runner) -> tuple[list[Check], list]:
-    """At least `validate.min_classes` classes, each with `min_rows_per_class` rows; checked
-    on a table of class counts, so the label column is never held whole."""
-    import great_expectations.expectations as gxe
-
-    counts = pd.DataFrame(sorted(tally.classes.items()), columns=["class", "rows"])
-    minimum = rules.min_rows_per_class
-    expectations = [
-        gxe.ExpectColumnUniqueValueCountToBeBetween(
-            column="class",
-            min_value=rules.min_classes,
-            description=f"`{tally.target}` has at least {rules.min_classes} classes "
-            "(validate.min_classes).",
-        ),
-        gxe.ExpectColumnValuesToBeBetween(
-            column="rows",
-            min_value=minimum,
-            description=f"Every class of `{tally.target}` has at least {minimum} rows "
-            "(validate.min_rows_per_class).",
-        ),
-    ]
-    classes, rows = runner.run(counts, expectations)
-    small = counts[counts["rows"] < minimum]
-    checks = [
-        Check(
-            expectation="expect_column_unique_value_count_to_be_between",
-            column=tally.target,
-            success=bool(classes.success),
-            observed=len(counts),
-        ),
-        Check(
-            expectation="expect_min_rows_per_class",
-            column=tally.target,
-            success=bool(rows.success),
-            observed=dict(zip(counts["class"], counts["rows"].astype(int).tolist(), strict=True)),
-            examples=[f"{c}: {n} rows (< {minimum})" for c, n in small.itertuples(index=False)][:5],
-        ),
-    ]
-    return checks, [classes, rows]
 
 
 def duplicate_check(found: dict, rules: ValidateParams, runner: Runner) -> tuple[Check, object]:
@@ -126,14 +87,21 @@ class Decisions:
 
 
 def decide(
-    tally: Tally, rules: ValidateParams, data: DataParams, runner: Runner, names: pd.Series | None
+    tally: Tally,
+    rules: ValidateParams,
+    data: DataParams,
+    runner: Runner,
+    names: pd.Series | None,
+    problem: Problem,
 ) -> Decisions:
-    """Decide spellings, suspect columns, rows per class, duplicates and drift from `tally`."""
+    """Decide spellings, suspect columns, the target (the problem kind's checks: rows per
+    class, or numbers), duplicates and drift from `tally`."""
     spelled, spelled_results, variants = spelling_checks(tally, data, runner)
     suspect, suspect_results = suspect_checks(
         list(tally.seen), tally.suspects(), data.suspect_columns, runner
     )
-    classes, classes_results = class_checks(tally, rules, runner)
+    found_checks, classes_results = problem.target_checks(tally, rules, runner)
+    classes = [Check(**fields) for fields in found_checks]
     found = tally.duplicates(rules.max_duplicate_share, names)
     repeated, repeated_result = duplicate_check(found, rules, runner)
     drift = tally.drift.report(rules.drift) if tally.drift else []

@@ -20,6 +20,7 @@ from tasks.common.samples import add_to_keys, column_hash, is_numeric
 from tasks.data.columns import MAX_VALUES, ColumnProfile, fold, normalized
 from tasks.data.drift import DriftCounter
 from tasks.data.manifest import duplicates, image_view
+from tasks.problems import TargetFacts
 
 
 def _counts(values: pd.Series) -> dict[str, int]:
@@ -48,6 +49,7 @@ class Tally:
         self.keys: list[np.ndarray] = []
         self.labels: list[np.ndarray] = []
         self.drift = DriftCounter(reference) if reference else None
+        self.target_facts = TargetFacts()  # what `data.task: auto` decides from
 
     def __call__(self, frame: pd.DataFrame, images: bool = False, first: bool = True) -> None:
         """Count a batch; or a slab (`tasks.data.slabs.Slab`): some columns of some rows,
@@ -76,6 +78,7 @@ class Tally:
         missing = pd.Series(np.nan, index=frame.index, dtype=object)
         spelled = self._spell(self.target, written.get(self.target, missing))
         labels = frame.get(self.target, missing)
+        self.target_facts.add(written.get(self.target, missing).reset_index(drop=True), self.rows)
         self.rows += len(frame)
         self.null_targets += int(labels.isna().sum())
         self.classes.update(_counts(labels) if self.data.normalize_labels else spelled)

@@ -172,9 +172,9 @@ def test_two_machines_train_one_model_that_only_the_chief_writes(tmp_path: Path)
 
 def accuracy_on_test(folder: Path) -> float:
     from tasks.model.inputs import load_splits
-    from tasks.model.pipeline import predict_proba
+    from tasks.model.pipeline import model_outputs
 
     splits = load_splits(folder / "data/prepared", ("test",))
     model = keras.saving.load_model(folder / "models/model/model.keras", safe_mode=True)
-    predicted = predict_proba(model, splits.inputs("test")).argmax(1)
+    predicted = model_outputs(model, splits.inputs("test")).argmax(1)
     return float((predicted == splits.labels("test")).mean())

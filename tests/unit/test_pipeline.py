@@ -10,7 +10,7 @@ from tasks.model.pipeline import (
     BLOCK_BYTES,
     block_batches,
     dataset,
-    predict_proba,
+    model_outputs,
     split_dataset,
 )
 from tasks.model.reader import Split
@@ -75,13 +75,13 @@ def test_streamed_and_cached_epochs_hold_the_same_examples(images: Split):
         assert sorted(seen) == expected
 
 
-def test_predict_proba_returns_one_row_per_input_in_order():
+def test_model_outputs_returns_one_row_per_input_in_order():
     import keras
 
     inputs = keras.Input((2,))
     model = keras.Model(inputs, keras.layers.Softmax()(inputs))
     x = np.array([[0, 5], [5, 0], [0, 0]], dtype=np.float32)
-    proba = predict_proba(model, x, batch_size=2)
+    proba = model_outputs(model, x, batch_size=2)
     assert proba.shape == (3, 2)
     assert proba.argmax(axis=1).tolist() == [1, 0, 0]
 

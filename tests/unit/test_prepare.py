@@ -108,21 +108,6 @@ def test_a_key_column_that_is_absent_or_missing_is_named(tmp_path, monkeypatch):
         prepare.run(validate(base | {"prepare": {"split_key": "customer"}}))
 
 
-def test_a_class_with_no_training_row_is_named():
-    counts = {
-        "train": {"a": 40, "b": 0},
-        "val": {"a": 9, "b": 1},
-        "test": {"a": 8, "b": 0},
-    }
-    with pytest.raises(DataValidationError, match=r"no training row of class \[b\]") as err:
-        prepare.check_classes(counts, "label")
-    assert "b: 1" in str(err.value)
-    counts["train"]["b"] = 3
-    assert prepare.check_classes(counts, "label") == [
-        "class [b] (1) of 'label' has no row in the test split: its test metrics leave it out"
-    ]
-
-
 def test_table_writes_splits_meta_and_reference(tmp_path, monkeypatch):
     frame = clean_table()
     write_table(tmp_path, pd.concat([frame, frame.iloc[:20]], ignore_index=True))

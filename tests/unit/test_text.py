@@ -10,8 +10,9 @@ from tasks.common.params import MlpParams
 from tasks.common.signature import build as signature
 from tasks.data.columns import fold
 from tasks.model.build import TableStats, mlp
-from tasks.model.pipeline import predict_proba
+from tasks.model.pipeline import model_outputs
 from tasks.model.text import FoldText
+from tests.prepared import probabilities
 
 WRITTEN = ["Red ", "RED", "\tred\n", "Straße", "İstanbul", "ÄPFEL", "\xa0nbsp"]
 
@@ -26,10 +27,10 @@ def test_a_saved_model_reads_any_spelling_of_a_known_category(tmp_path):
     meta["features"] = {"numeric": [], "categorical": ["color"]}
     meta["normalized"] = {"labels": False, "categories": ["color"]}
     stats = TableStats(mean=[], std=[], vocabularies={"color": ["blue", "red"]})
-    model = mlp(stats, signature(meta), 2, MlpParams(units=[8]))
+    model = mlp(stats, signature(meta), probabilities(2), MlpParams(units=[8]))
     model.save(tmp_path / "model.keras")
     loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
     colors = np.array([["red"], ["Red "], ["RED"], ["blue"], ["purple"]], dtype=object)
-    proba = predict_proba(loaded, {"f_color": colors})
+    proba = model_outputs(loaded, {"f_color": colors})
     np.testing.assert_allclose(proba[1:3], proba[[0, 0]], rtol=1e-6)
     assert not np.allclose(proba[0], proba[3]) and not np.allclose(proba[0], proba[4])

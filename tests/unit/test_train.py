@@ -10,7 +10,7 @@ import pytest
 from tasks.common.errors import ParamsError
 from tasks.common.params import Params, TrainParams, validate
 from tasks.model.inputs import load_splits
-from tasks.model.pipeline import predict_proba
+from tasks.model.pipeline import model_outputs
 from tasks.train import fit, run
 from tasks.train.devices import place
 from tests import prepared
@@ -53,7 +53,7 @@ def test_fit_learns_digits_from_parquet(digits: Path):
     assert fitted.in_memory == {"train": True, "val": True}
     assert max(fitted.history["val_accuracy"]) > 0.6  # 10 classes: chance is 0.1
     splits = load_splits(digits, ("test",))  # what the evaluate stage feeds the saved model
-    proba = predict_proba(fitted.model, splits.inputs("test"))
+    proba = model_outputs(fitted.model, splits.inputs("test"))
     assert (proba.argmax(axis=1) == splits.labels("test")).mean() > 0.6
 
 
@@ -80,7 +80,7 @@ def test_mixed_precision_training_saves_a_float32_model(digits: Path, tmp_path: 
     fitted.model.save(tmp_path / "model.keras")
     loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
     pixels = load_splits(digits, ("test",)).inputs("test")
-    assert np.isfinite(predict_proba(loaded, pixels)).all()
+    assert np.isfinite(model_outputs(loaded, pixels)).all()
 
 
 def _workspace(tmp_path: Path, digits: Path, train: dict) -> Params:

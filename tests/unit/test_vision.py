@@ -14,6 +14,7 @@ from tasks.common.errors import ParamsError
 from tasks.common.params import BackboneParams, TrainParams
 from tasks.model.vision import AUGMENTATION, backbone, backbone_of, image_model, set_trainable
 from tests.conftest import ROOT
+from tests.prepared import probabilities
 
 SMALL = {"name": "mobilenet_v3_small", "weights": None}
 PIXELS = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3)).astype(np.uint8)
@@ -27,7 +28,7 @@ def test_augmentation_is_in_the_model_only_while_training_and_survives_saving(tm
     augment = {"flip": "horizontal", "rotation": 0.1, "zoom": 0.2, "translation": 0.1}
     p = params(augment=augment | {"contrast": 0.3, "brightness": 0.2}, cnn={"filters": [4]})
     keras.utils.set_random_seed(0)
-    model = image_model([32, 32, 3], 3, p)
+    model = image_model([32, 32, 3], probabilities(3), p)
     steps = model.get_layer(AUGMENTATION).layers
     assert [type(layer).__name__ for layer in steps] == [
         "RandomFlip",
@@ -45,7 +46,7 @@ def test_augmentation_is_in_the_model_only_while_training_and_survives_saving(tm
     loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
     np.testing.assert_allclose(loaded.predict(PIXELS, verbose=0), served, rtol=1e-6)
     assert AUGMENTATION not in [
-        layer.name for layer in image_model([32, 32, 3], 3, params()).layers
+        layer.name for layer in image_model([32, 32, 3], probabilities(3), params()).layers
     ]
 
 
@@ -57,7 +58,9 @@ def test_a_backbone_loads_a_local_weights_file_and_the_model_saves_safely(tmp_pa
         backbone={"name": "mobilenet_v3_small", "weights": str(tmp_path / "small.weights.h5")}
     )
     keras.utils.set_random_seed(2)
-    model = image_model([48, 48, 1], 2, p)  # grayscale photos, another size: same weights
+    model = image_model(
+        [48, 48, 1], probabilities(2), p
+    )  # grayscale photos, another size: same weights
     for ours, theirs in zip(backbone_of(model).weights, source.weights, strict=True):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
     assert model.get_layer("gray_to_rgb").output.shape == (None, 48, 48, 3)
@@ -106,7 +109,7 @@ def test_imagenet_weights_without_network_fail_with_a_message_naming_the_key(tmp
 
 def test_phases_freeze_the_backbone_then_unfreeze_its_top_layers_but_not_batch_norm():
     p = params(backbone={"name": "mobilenet_v3_small", "weights": None})
-    model = image_model([32, 32, 3], 3, p)
+    model = image_model([32, 32, 3], probabilities(3), p)
     base, everything = backbone_of(model), len(model.trainable_weights)
     set_trainable(model, 0)
     assert [w.name for w in model.trainable_weights] == ["kernel", "bias"]  # the head

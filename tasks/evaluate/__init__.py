@@ -108,8 +108,8 @@ def score(params: Params) -> tuple[dict, dict, pd.DataFrame, dict]:
         other = mismatch(params.register_.artifact, found.version, found.differences)
     elif found is not None:
         champion_scores = metrics(y_true, found.proba, classes)
-        against = {"version": found.version} | {k: champion_scores[k] for k in CHAMPION_METRICS}
-        scores["champion"] = against
+        scores["champion"] = {k: champion_scores[k] for k in CHAMPION_METRICS}  # numbers only
+        against = {"version": found.version} | scores["champion"]  # the version: in gate.json
         significance = significance_check(
             y_true, proba.argmax(1), found.proba.argmax(1), gate_params.mcnemar_alpha
         )

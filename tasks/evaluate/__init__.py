@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tasks.common.brief import listing
 from tasks.common.errors import ParamsError, RegistryError, stage_entry
 from tasks.common.io import read_json, write_json
 from tasks.common.params import Params, SliceGate, load_params
@@ -130,7 +131,7 @@ def run(params: Params) -> dict:
     write_json(reports / "metrics.json", scores)
     write_json(reports / "gate.json", verdict)
     failed = [c["check"] for c in verdict["checks"] if not c["passed"]]
-    word = f"REFUSED ({', '.join(failed)}; {reports / 'gate.json'})" if failed else "blessed"
+    word = f"REFUSED ({listing(failed)}; {reports / 'gate.json'})" if failed else "blessed"
     against = f" against champion {verdict['champion']}" if verdict["champion"] else ""
     print(
         f"evaluate: accuracy {scores['accuracy']:.4f}, macro-F1 {scores['macro_f1']:.4f}:"

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from tasks.common.brief import capped, clip
 from tasks.common.params import GateParams, SliceGate
+
+GATE = "all in reports/gate.json"
 
 # metric, absolute-threshold key, direction (+1: higher is better)
 GATED = (
@@ -140,7 +143,7 @@ def refusal(gate: dict) -> str:
     if other := gate.get("signature"):
         name = f"{other['artifact']}@{other['champion']}"
         lines = [f"cannot compare with champion {name}: it was trained on other data:"]
-        lines += [f"  - {line}" for line in other["differences"]]
+        lines += [f"  - {line}" for line in capped(other["differences"], "differences", GATE)]
         lines += [
             "Either register this model under a new name (register.artifact, e.g. "
             "--set register.artifact=my-model), or make it the next version of "
@@ -149,7 +152,10 @@ def refusal(gate: dict) -> str:
         return "the gate refused the model: " + "\n".join(lines)
     failed = [c for c in gate["checks"] if not c["passed"]]
     lines = [
-        f"  - {c['check']}: {c['metric']} {c['value']:.4f} (needs {c['op']} {c['threshold']:.4f})"
+        f"{clip(c['check'], 80)}: {c['metric']} {c['value']:.4f} (needs {c['op']} "
+        f"{c['threshold']:.4f})"
         for c in failed
     ]
-    return "the gate refused the model:\n" + "\n".join(lines)
+    return "the gate refused the model:\n" + "\n".join(
+        f"  - {line}" for line in capped(lines, "failed checks", GATE)
+    )

@@ -14,6 +14,7 @@ back when it fails:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -59,16 +60,21 @@ class SetAside:
             _copy(root / path, self.folder / path)
 
     def put_back(self, everything: bool) -> list[str]:
-        """Put the copies back (all, or only those whose original is gone); return their paths."""
+        """Put the copies back (all, or only those whose original is gone); return their paths.
+
+        A copy that cannot be put back (a read-only or full disk) stays where it is: the
+        stage's own error is what the user must read.
+        """
         back = []
         for path in self.paths:
             here = self.root / path
             if everything or not (here.exists() or here.is_symlink()):
-                _remove(here)
-                here.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(self.folder / path, here)
-                back.append(str(path))
+                with contextlib.suppress(OSError):
+                    _remove(here)
+                    here.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(self.folder / path, here)
+                    back.append(str(path))
         return back
 
     def discard(self) -> None:
-        _remove(self.folder)
+        shutil.rmtree(self.folder, ignore_errors=True)

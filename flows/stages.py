@@ -125,9 +125,14 @@ class Pipeline:
         return bool(ran)
 
     def set_aside(self, stage: str) -> SetAside:
-        """Copies of what the cache cannot restore if `stage` fails (`flows.aside`)."""
+        """Copies of what the cache cannot restore if `stage` fails (`flows.aside`); a stage
+        whose outputs cannot be kept does not run."""
         found = next(s for s in self.repo.index.stages if s.name == stage)
-        return SetAside(self.root, stage, unrestorable(found, self.root))
+        try:
+            return SetAside(self.root, stage, unrestorable(found, self.root))
+        except OSError as err:
+            why = f"stage '{stage}' did not run: its outputs could not be copied first: {err}"
+            raise StageError(why) from None
 
     def restore(self, stage: str, aside: SetAside, everything: bool) -> bool:
         """Check out the outputs dvc.lock records for `stage` (DVC removed them to rerun it),

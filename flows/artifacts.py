@@ -101,7 +101,7 @@ def publish_validation(repo: Path, reports: Path) -> None:
 
 
 def publish_evaluation(scores: dict, gate: dict) -> None:
-    champion = (scores.get("champion") or {}).get("version")
+    champion = gate.get("champion") if scores.get("champion") else None
     beside = f", champion {champion} beside it" if champion else ""
     create_table_artifact(
         metrics_rows(scores), key="test-metrics", description=f"Test-split metrics{beside}"

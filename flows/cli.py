@@ -12,14 +12,16 @@ from typing import Annotated
 import typer
 
 from flows.console import VERBOSE
-from flows.options import Workspace, fail, flag
+from flows.options import Group, Workspace, fail, flag
 from flows.registry_cli import models_app, predict
 from flows.serve import DEFAULT_NAME
 from flows.server import ServerFailed
 from tasks.common.errors import ExitCode, Interrupted, TrainflowError
 
-app = typer.Typer(help="Declarative retraining pipeline for Keras models.", no_args_is_help=True)
-suite_app = typer.Typer(help="Great Expectations suites in gx/.")
+app = typer.Typer(
+    cls=Group, help="Declarative retraining pipeline for Keras models.", no_args_is_help=True
+)
+suite_app = typer.Typer(cls=Group, help="Great Expectations suites in gx/.")
 app.add_typer(models_app, name="models")
 app.command()(predict)
 app.add_typer(suite_app, name="suite")

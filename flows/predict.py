@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tasks.common.brief import capped, clip, few
 from tasks.common.errors import DataValidationError, ParamsError
 from tasks.common.io import read_json
 from tasks.common.samples import key_ids, source_ids
@@ -43,18 +44,23 @@ def mistyped(frame: pd.DataFrame, signature: dict) -> list[str]:
         values = frame[spec["column"]]
         bad = values.notna() & pd.to_numeric(values, errors="coerce").isna()
         if bad.any():
-            examples = [f"row {i} ({v!r})" for i, v in values[bad].head(MAX_EXAMPLES).items()]
+            shown = values[bad].head(MAX_EXAMPLES).items()
+            examples = [f"row {i} ({clip(repr(v))})" for i, v in shown]
             found.append(
-                f"column '{spec['column']}' must hold numbers: {int(bad.sum())} values do not,"
-                f" e.g. {', '.join(examples)}"
+                f"column '{clip(spec['column'], 60)}' must hold numbers: {int(bad.sum())} values"
+                f" do not, e.g. {', '.join(examples)}"
             )
     return found
 
 
 def check_table(frame: pd.DataFrame, signature: dict, source: Path) -> None:
-    """Raise DataValidationError naming every missing or mistyped column."""
+    """Raise DataValidationError naming the missing or mistyped columns (a few, and how many
+    more)."""
     missing = [s["column"] for s in signature["inputs"] if s["column"] not in frame.columns]
-    problems = [f"missing columns {missing}"] if missing else mistyped(frame, signature)
+    if missing:
+        problems = [f"missing columns {few(map(repr, missing))}"]
+    else:
+        problems = capped(mistyped(frame, signature), "mistyped columns")
     if problems:
         lines = "\n".join(f"  - {line}" for line in problems)
         raise DataValidationError(

@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
-from flows.options import AsJson, Workspace, fail
+from flows.options import AsJson, Group, Workspace, fail
 from tasks.common.errors import TrainflowError
 
-models_app = typer.Typer(help="The model registry (GTO versions and stages).")
+models_app = typer.Typer(cls=Group, help="The model registry (GTO versions and stages).")
 
 Ref = Annotated[
     str,

@@ -9,7 +9,8 @@ Relied on in dvc 3.67 (pinned in constraints.txt, exercised by tests/unit/test_s
 `Repo.index.graph`, `Stage.status()` and `lock_repo`; `Repo.reproduce(..., run_env=...)`
 handing extra environment to the stage command; a failed command as the `StageCmdFailedError`
 cause ("... exited with N") of a `ReproductionError`; `Repo.checkout(targets=...)`; DVC
-logging to loggers named `dvc.*`.
+logging to loggers named `dvc.*`; its progress bars (and dvc-data's) off when their loggers
+(`PROGRESS_LOGGERS`) let no error through.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from flows.console import ERROR_LINE, NATIVE_NOISE, TRACEBACK, captured
+from flows.aside import SetAside, unrestorable
+from flows.console import ERROR_LINE, NATIVE_NOISE, TRACEBACK, captured, verbose
 from tasks.common.errors import (
     DataValidationError,
     ExitCode,
@@ -46,6 +48,8 @@ BY_CODE = {
     ExitCode.BUSY: RunBusy,
 }
 QUIET_LOGGERS = ("dvc.repo.scm_context",)  # "To track the changes with git...": we commit
+# DVC's and dvc-data's Tqdm bars show only while these loggers let errors through.
+PROGRESS_LOGGERS = ("dvc.progress", "dvc_data.callbacks")
 
 
 class Pipeline:
@@ -73,7 +77,8 @@ class Pipeline:
         `always_changed`. The same check `dvc repro` makes before running a stage."""
         from dvc.repo import lock_repo
 
-        with lock_repo(self.repo):  # what DVC's own commands do: lock, fresh index, unlock
+        # What DVC's own commands do: lock, fresh index, unlock.
+        with dvc_logging(level=logging.WARNING), lock_repo(self.repo):
             found = {stage.name: stage for stage in self.repo.index.stages}
             return [name for name in names if found[name].status()]
 
@@ -83,8 +88,9 @@ class Pipeline:
         """Run one stage as `dvc repro --single-item [--force] STAGE`; True if it ran.
 
         Everything it prints goes to `sink`. On failure the stage's outputs that DVC removed
-        before running it are restored from the cache (the last good ones), and the error
-        is one of trainflow's, mapped from the stage's exit code.
+        before running it are restored from the cache (the last good ones), its uncached
+        ones from the copies set aside (`flows.aside`), and the error is one of trainflow's,
+        mapped from the stage's exit code.
         """
         from dvc.exceptions import DvcException
         from dvc.lock import LockError
@@ -98,6 +104,7 @@ class Pipeline:
             sink(line)
 
         target = f"{self.root / 'dvc.yaml'}:{stage}"
+        aside = self.set_aside(stage)
         try:
             with captured(keep), dvc_logging(), inside(self.root):
                 ran = self.repo.reproduce(
@@ -107,20 +114,40 @@ class Pipeline:
             raise RunBusy(f"stage '{stage}': DVC's lock is taken ({err})") from None
         except DvcException as err:
             error = stage_error(stage, exit_code(err), list(tail), said, dvc_reason(err))
-            error.restored = self.restore(stage)
+            reported = bool(said) and not isinstance(error, Interrupted)
+            error.restored = self.restore(stage, aside, everything=not reported)
             raise error from None
         except KeyboardInterrupt:
-            self.restore(stage)
+            self.restore(stage, aside, everything=True)
             raise
+        finally:
+            aside.discard()
         return bool(ran)
 
-    def restore(self, stage: str) -> bool:
-        """Check out the outputs dvc.lock records for `stage` (DVC removed them to rerun it)."""
+    def set_aside(self, stage: str) -> SetAside:
+        """Copies of what the cache cannot restore if `stage` fails (`flows.aside`); a stage
+        whose outputs cannot be kept does not run."""
+        found = next(s for s in self.repo.index.stages if s.name == stage)
+        try:
+            return SetAside(self.root, stage, unrestorable(found, self.root))
+        except OSError as err:
+            why = f"stage '{stage}' did not run: its outputs could not be copied first: {err}"
+            raise StageError(why) from None
+
+    def restore(self, stage: str, aside: SetAside, everything: bool) -> bool:
+        """Check out the outputs dvc.lock records for `stage` (DVC removed them to rerun it),
+        then put back what was set aside; DVC's progress bars show only with `--verbose`.
+
+        Returns:
+            Whether DVC's cache gave the stage's outputs back.
+        """
         try:
             with dvc_logging(level=logging.WARNING):
                 self.repo.checkout(targets=[f"{self.root / 'dvc.yaml'}:{stage}"], force=True)
         except Exception:  # nothing recorded yet, or not in the cache: nothing to restore
             return False
+        finally:
+            aside.put_back(everything)
         return True
 
 
@@ -139,20 +166,26 @@ def inside(folder: Path) -> Iterator[None]:
 def dvc_logging(level: int = logging.INFO) -> Iterator[None]:
     """DVC's log lines ("Running stage ...") as plain text on file descriptor 2, as `dvc repro`
     shows them (so the stage capture sees them), minus its git advice: a registration commits
-    the pipeline state itself. DVC's own handlers and propagation are off meanwhile."""
-    dvc = logging.getLogger("dvc")
+    the pipeline state itself, and minus its progress bars unless `--verbose` (a terminal
+    showed "Building workspace index" and the like between a run's last lines). DVC's own
+    handlers and propagation are off meanwhile."""
+    dvc, bars = logging.getLogger("dvc"), [logging.getLogger(n) for n in PROGRESS_LOGGERS]
     stream = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115  (closed below)
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(message)s"))
     handler.addFilter(lambda record: not record.name.startswith(QUIET_LOGGERS))
-    before = dvc.level, dvc.propagate, dvc.handlers[:]
+    before = dvc.level, dvc.propagate, dvc.handlers[:], [bar.level for bar in bars]
     dvc.setLevel(level)
+    for bar in bars:
+        bar.setLevel(logging.ERROR if verbose() else logging.CRITICAL)
     dvc.propagate, dvc.handlers = False, [handler]
     try:
         yield
     finally:
         dvc.setLevel(before[0])
         dvc.propagate, dvc.handlers = before[1], before[2]
+        for bar, was in zip(bars, before[3], strict=True):
+            bar.setLevel(was)
         stream.close()
 
 

@@ -57,12 +57,19 @@ def _optional_json(path: Path) -> dict:
     return read_json(path) if path.exists() else {}
 
 
+def training(reports: Path) -> dict:
+    """How it trained (train_setup.json, less the train params the lineage keeps whole) and
+    the run's numbers (train.json, the metrics file)."""
+    setup = _optional_json(reports / "train_setup.json")
+    setup.pop("params", None)
+    return setup | _optional_json(reports / "train.json")
+
+
 def lineage_record(repo: Path, params: Params, ver: str, flow_run_id: str | None) -> Lineage:
     from tasks.registry.versions import out_hash
 
     lock = (repo / "dvc.lock").read_text()
     reports = repo / params.paths.reports
-    train = _optional_json(reports / "train.json")
     model_meta = _optional_json(repo / params.paths.model / "meta.json")
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True)
     return Lineage(
@@ -76,7 +83,7 @@ def lineage_record(repo: Path, params: Params, ver: str, flow_run_id: str | None
         params=params.model_dump(mode="json", by_alias=True),
         metrics=_optional_json(reports / "metrics.json"),
         gate=_optional_json(reports / "gate.json"),
-        training={k: v for k, v in train.items() if k != "params"},
+        training=training(reports),
         libraries=library_versions(),
         signature=model_meta.get("signature"),
         split=model_meta.get("split"),
@@ -116,7 +123,8 @@ def _gate_rows(gate: dict) -> list[str]:
 
 def model_card(record: Lineage) -> str:
     """A short markdown card: what the model is, how good, and where it came from."""
-    champion = (record.metrics.get("champion") or {}).get("version", "none")
+    scored = record.metrics.get("champion")  # its scores; which version it was: gate.json
+    champion = (scored and record.gate.get("champion")) or "none"
     lines = [
         f"# {record.artifact} {record.version}",
         "",

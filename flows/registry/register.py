@@ -23,7 +23,14 @@ from tasks.evaluate.gate import refusal
 from tasks.registry.versions import REGISTRY_DIR, champion, next_version, out_hash, versions
 
 JOURNAL = Path(".dvc/tmp/trainflow-registration.json")
-REPORTS = ("metrics.json", "gate.json", "validation.json", "train.json", "train/metrics.json")
+REPORTS = (
+    "metrics.json",
+    "gate.json",
+    "validation.json",
+    "train.json",
+    "train_setup.json",
+    "train/metrics.json",
+)
 
 
 @dataclass(frozen=True)

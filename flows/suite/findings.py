@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tasks.common.brief import capped, clip, listing
 from tasks.common.params import DataParams
 from tasks.data.columns import describe_spellings, spellings
 from tasks.validate.columns import CONSEQUENCE
@@ -44,7 +45,6 @@ class Findings:
             key = "labels" if column == data.target else "categories"
             merged = getattr(data, f"normalize_{key}")
             what = "merges them" if merged else f"fails until data.normalize_{key}: true"
-            found.append(
-                f"'{column}' written several ways ({'; '.join(groups[:3])}): validate {what}"
-            )
-        return found
+            spelled = listing(groups, sep="; ", shown=3)
+            found.append(f"'{clip(column, 60)}' written several ways ({spelled}): validate {what}")
+        return capped(found, "warnings", "validate lists them all in reports/validation.json")

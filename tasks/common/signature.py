@@ -13,13 +13,13 @@ import hashlib
 import re
 from collections import Counter
 
+from tasks.common.brief import few
 from tasks.common.errors import ParamsError
 
 IMAGE_INPUT = "image"
 NUMERIC, TEXT = "float32", "string"
 FOLDED = {"normalize": "strip+lower"}  # a text input the model trims and lower-cases itself
 LEGACY_RESIZE = "stretch"  # how images were resized before signatures recorded `resize`
-SHOWN = 6
 
 
 def _digest(column: str) -> str:
@@ -100,12 +100,6 @@ def describe(signature: dict) -> str:
         shape = "x".join(map(str, signature["inputs"][0]["shape"]))
         return f"images {shape} -> {outputs}"
     return f"a table of {len(signature['inputs'])} columns -> {outputs}"
-
-
-def few(values: list) -> str:
-    """A short list for a message: the first few values and how many there are."""
-    shown = ", ".join(map(str, values[:SHOWN]))
-    return f"[{shown}{', ...' if len(values) > SHOWN else ''}] ({len(values)})"
 
 
 def _input_differences(champion: dict, challenger: dict) -> list[str]:

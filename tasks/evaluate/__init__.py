@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tasks.common.brief import listing
 from tasks.common.errors import stage_entry
 from tasks.common.io import write_json
 from tasks.common.params import EvaluateParams, Params, load_params
@@ -65,8 +66,8 @@ def score(params: Params) -> tuple[dict, dict, pd.DataFrame, dict]:
         other = mismatch(params.register_.artifact, found.version, found.differences)
     elif found is not None:
         against = versus(problem, found, y_true, outputs, meta, params.evaluate)
-        if "champion" in against:
-            scores["champion"] = against["champion"]
+        if "champion" in against:  # numbers only (a DVC metrics file); the version: gate.json
+            scores["champion"] = {k: v for k, v in against["champion"].items() if k != "version"}
     checks = slice_checks(problem, scores["slices"], slices)
     verdict = decide(
         problem, scores, params.evaluate.gate, slices=checks, other_signature=other, **against
@@ -110,7 +111,7 @@ def run(params: Params) -> dict:
     write_json(reports / "metrics.json", scores)
     write_json(reports / "gate.json", verdict)
     failed = [c["check"] for c in verdict["checks"] if not c["passed"]]
-    word = f"REFUSED ({', '.join(failed)}; {reports / 'gate.json'})" if failed else "blessed"
+    word = f"REFUSED ({listing(failed)}; {reports / 'gate.json'})" if failed else "blessed"
     against = f" against champion {verdict['champion']}" if verdict["champion"] else ""
     words = problem(verdict["task"]).summary(scores)
     print(f"evaluate: {words}: {word}{against}{compared(verdict)}")

@@ -10,9 +10,12 @@ gate says what differs.
 
 from __future__ import annotations
 
+from tasks.common.brief import capped, clip
 from tasks.common.params import GateParams, SliceGate
 from tasks.problems import Problem
 from tasks.problems.base import check
+
+GATE = "all in reports/gate.json"
 
 
 def absolute_checks(problem: Problem, scores: dict, p: GateParams) -> list[dict]:
@@ -114,7 +117,7 @@ def refusal(gate: dict) -> str:
     if other := gate.get("signature"):
         name = f"{other['artifact']}@{other['champion']}"
         lines = [f"cannot compare with champion {name}: it was trained on other data:"]
-        lines += [f"  - {line}" for line in other["differences"]]
+        lines += [f"  - {line}" for line in capped(other["differences"], "differences", GATE)]
         lines += [
             "Either register this model under a new name (register.artifact, e.g. "
             "--set register.artifact=my-model), or make it the next version of "
@@ -123,10 +126,11 @@ def refusal(gate: dict) -> str:
         return "the gate refused the model: " + "\n".join(lines)
     failed = [c for c in gate["checks"] if not c["passed"]]
     lines = [
-        f"  - {c['check']}: {c['metric']} {_number(c['value'])} "
+        f"{clip(c['check'], 80)}: {c['metric']} {_number(c['value'])} "
         f"(needs {c['op']} {_number(c['threshold'])})"
         for c in failed
     ]
+    lines = [f"  - {line}" for line in capped(lines, "failed checks", GATE)]
     if any(c["check"] == "comparison_rows" for c in failed):
         lines.append(_too_few_rows(gate))
     return "the gate refused the model:\n" + "\n".join(lines)
@@ -142,8 +146,9 @@ def _too_few_rows(gate: dict) -> str:
     total = found["rows"] + found["left_out"]
     return (
         f"The champion {gate['champion']} can be compared on {found['rows']} of {total} test "
-        f"rows, fewer than evaluate.min_comparison_rows ({found['min_rows']}): "
-        f"{found['reason']}. Either split as the champion was (its prepare params are in its "
+        f"rows, fewer than evaluate.min_comparison_rows ({found['min_rows']}):\n"
+        f"  {clip(found['reason'], 400)}.\n"
+        "Either split as the champion was (its prepare params are in its "
         "lineage: trainflow models show --json), add data, lower "
         "evaluate.min_comparison_rows, or register this model without a comparison "
         "(--set evaluate.compare_champion=false)."

@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tasks.common.brief import few, listing
 from tasks.common.errors import DataValidationError
 from tasks.common.params import DataParams
 from tasks.common.samples import ROW, row_hashes
-from tasks.common.signature import few
 from tasks.data.columns import features_after, normalized, suspects_of
 from tasks.problems import Problem
 
@@ -38,7 +38,7 @@ def choose_features(frame: pd.DataFrame, data: DataParams) -> tuple[list[str], d
     """
     wanted = data.features or [c for c in frame.columns if c != data.target]
     suspects = suspects_of(frame, wanted)
-    named = "; ".join(f"'{c}': {reason}" for c, reason in suspects.items())
+    named = listing((f"'{c}': {reason}" for c, reason in suspects.items()), sep="; ", each=100)
     if suspects and data.suspect_columns == "fail":
         raise DataValidationError(f"prepare: suspect columns (data.suspect_columns: fail): {named}")
     features = features_after(wanted, suspects, data.suspect_columns)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tasks.common.brief import few
 from tasks.common.errors import DataValidationError
 from tasks.common.params import GateParams, SliceGate, TrainParams
-from tasks.common.signature import few
 from tasks.problems.base import Problem, check
 
 MAX_EXAMPLES = 5

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tasks.common.brief import few
 from tasks.common.errors import DataValidationError, ParamsError
 from tasks.common.params import GateParams, SliceGate, TrainParams
-from tasks.common.signature import few
 from tasks.problems.base import Problem, check
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)

@@ -6,6 +6,8 @@ run started again resumes from its last completed epoch (`tasks.train.resume`). 
 precision and XLA come from `tasks.train.devices`, the model and its input pipeline from
 `tasks.model`; a pretrained backbone trains in phases, optionally with class weights
 (`tasks.train.phases`). The model's signature is written next to it (`meta.json`).
+reports/train.json holds the run's numbers (a DVC metrics file), reports/train_setup.json how
+it trained.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from tasks.train.phases import (
     train_phases,
 )
 from tasks.train.resume import ResumableBackup, fingerprint, open_backup
+
+SETUP = "train_setup.json"  # how it trained, beside the metrics file reports/train.json
 
 
 @dataclass
@@ -196,13 +200,15 @@ def run(params: Params) -> dict:
     shutil.rmtree(backup, ignore_errors=True)
     with contextlib.suppress(OSError):  # the cluster's per-task backups shared this folder
         Path(p.backup_dir).rmdir()
-    report = summary(params, placement, fitted, resumable, rows, seconds)
+    numbers = scores(resumable, rows, seconds)
+    how = setup(params, placement, fitted)
     if placement.chief:
         other_kinds_curves(reports / "train")
-        write_json(reports / "train.json", report)
+        write_json(reports / "train.json", numbers)
+        write_json(reports / SETUP, how)
     where = params.paths.model if placement.chief else f"the chief's {params.paths.model}"
-    print(f"train: {report['epochs_run']} epochs in {seconds:.1f}s -> {where}")
-    return report
+    print(f"train: {numbers['epochs_run']} epochs in {seconds:.1f}s -> {where}")
+    return numbers | how
 
 
 def other_kinds_curves(live_dir: Path) -> None:
@@ -217,21 +223,29 @@ def other_kinds_curves(live_dir: Path) -> None:
                     path.write_text(f"timestamp\tstep\t{metric}\n")
 
 
-def summary(params, placement: Placement, fitted: Fitted, resumable, rows, seconds) -> dict:
-    """reports/train.json: where and how it trained, the full history's last epoch, params."""
+def scores(resumable, rows: int, seconds: float) -> dict:
+    """reports/train.json, a DVC metrics file: only the numbers `dvc metrics show` and
+    `dvc exp show` compare across runs (epochs, speed, the full history's last epoch)."""
     history = [record["logs"] for record in resumable.history]
     ran = len(history) - resumable.resumed_from
     return {
-        **placement.describe(),
-        "jit_compile": bool(fitted.jit_compile),
-        "in_memory": fitted.in_memory,
         "epochs_run": len(history),
         "resumed_from_epoch": resumable.resumed_from,
         "seconds": round(seconds, 2),
         "examples_per_second": round(rows * ran / seconds, 1),
+        "final": {k: round(float(v), 6) for k, v in history[-1].items()} if history else {},
+    }
+
+
+def setup(params: Params, placement: Placement, fitted: Fitted) -> dict:
+    """reports/train_setup.json, a plain report: where and how it trained (devices, strategy,
+    precision, XLA, data in memory, phases, class weights) and the train params."""
+    return {
+        **placement.describe(),
+        "jit_compile": bool(fitted.jit_compile),
+        "in_memory": fitted.in_memory,
         "phases": [phase.describe() for phase in plan(params.train)],
         "class_weight": fitted.class_weight,
-        "final": {k: round(float(v), 6) for k, v in history[-1].items()} if history else {},
         "params": params.train.model_dump(),
     }
 

@@ -2,7 +2,7 @@
 
 Everything here is resolved once, at the start of the train stage, from `train.device`,
 `train.precision`, `train.jit_compile`, `train.seed` and `train.deterministic`, and reported
-in `reports/train.json`. `auto` means: every visible GPU with mixed precision and XLA, else
+in `reports/train_setup.json`. `auto` means: every visible GPU with mixed precision and XLA, else
 the CPU in float32 without XLA. TensorFlow fixes its devices when it first touches them, so
 `place` must run before any other TensorFlow work in the process.
 """

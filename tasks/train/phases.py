@@ -17,6 +17,7 @@ import keras
 import numpy as np
 import pyarrow.parquet as pq
 
+from tasks.common.brief import few
 from tasks.common.errors import ParamsError
 from tasks.common.params import TrainParams
 from tasks.model.build import compile_model
@@ -163,6 +164,7 @@ def class_weights(p: TrainParams, meta: dict, train: Split) -> dict[int, float] 
     unknown = sorted(set(wanted) - set(classes))
     if unknown:
         raise ParamsError(
-            f"train.class_weight: no class {unknown} in the prepared data (classes {classes})"
+            f"train.class_weight: no class {few(map(repr, unknown))} in the prepared data "
+            f"(classes {few(map(repr, classes))})"
         )
     return {index: wanted.get(name, 1.0) for index, name in enumerate(classes)}

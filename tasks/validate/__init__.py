@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tasks.common.brief import capped, clip, listing
 from tasks.common.errors import DataValidationError, stage_entry
 from tasks.common.io import write_json
 from tasks.common.params import DataParams, Params, load_params
@@ -29,7 +30,7 @@ from tasks.problems import choose, problem
 from tasks.validate import datadocs
 from tasks.validate.batches import run_batches
 from tasks.validate.champion import champion_reference, mismatch
-from tasks.validate.checks import Check, failure_lines, to_check
+from tasks.validate.checks import FULL, Check, failure_lines, to_check
 from tasks.validate.columns import CONSEQUENCE
 from tasks.validate.decisions import Decisions, decide
 from tasks.validate.expectations import LABEL, expectations_for, linked_columns
@@ -85,22 +86,24 @@ def summary(checks: list[Check], page: str) -> str:
 
 
 def warnings(own: Decisions, data: DataParams) -> list[str]:
-    """What passed but changes what the model sees, or may be a problem: one line each."""
+    """What passed but changes what the model sees, or may be a problem: one line each, at
+    most `brief.LINES`."""
     lines = [
-        f"column '{column}' {CONSEQUENCE[data.suspect_columns]}: {reason}"
+        f"column '{clip(column, 60)}' {CONSEQUENCE[data.suspect_columns]}: {reason}"
         for column, reason in own.columns["suspect"].items()
     ]
     lines += [
-        f"'{column}' values merged, one per spelling group: {'; '.join(groups[:3])}"
-        + ("; ..." if len(groups) > 3 else "")
+        f"'{clip(column, 60)}' values merged, one per spelling group: "
+        + listing(groups, sep="; ", shown=3)
         for column, groups in own.columns["spellings"].items()
     ]
-    return lines + [
-        f"drift on '{row['column']}': {row['metric']} {row['distance']} > {row['threshold']} "
-        "(validate.drift.action: warn)"
+    lines += [
+        f"drift on '{clip(row['column'], 60)}': {row['metric']} {row['distance']} > "
+        f"{row['threshold']} (validate.drift.action: warn)"
         for row in own.drift
         if row["verdict"] == "drift"
     ]
+    return capped(lines, "warnings", FULL)
 
 
 def report_of(tally: Tally, checks: list[Check], own: Decisions, other: str | None) -> dict:

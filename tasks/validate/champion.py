@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tasks.common.brief import few
 from tasks.common.errors import ParamsError
 from tasks.common.io import read_json
 from tasks.common.params import Params
-from tasks.common.signature import few
 
 
 def champion_reference(params: Params) -> dict | None:

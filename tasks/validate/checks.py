@@ -1,19 +1,23 @@
 """Check outcomes in a user's words: what failed, on which column, what was seen, examples.
 
 Both the failure message of the validate stage and reports/validation.json (which the flow
-turns into a table artifact) are written from `Check`s.
+turns into a table artifact) are written from `Check`s: the report with everything observed,
+the message with a few values of each list and how many more (`tasks.common.brief`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
 
+from tasks.common.brief import LINE, capped, clip, few, listing, some
+
 MAX_EXAMPLES = 5
 MISSING = "column missing"
+FULL = "all in reports/validation.json and the Data Docs"
 
 
 @dataclass
@@ -34,15 +38,19 @@ class Check:
         keys = ("expectation", "column", "success", "observed", "unexpected_percent", "examples")
         return {key: getattr(self, key) for key in keys}
 
-    def line(self) -> str:
-        where = f" on column '{self.column}'" if self.column else ""
-        about = f" ({self.description})" if self.description else ""
-        text = f"{self.expectation}{where}{about}: observed {self.observed}"
+    def line(self, columns: list[str] | None = None) -> str:
+        """The message's line (for this check, or the same check failing alike on several
+        `columns`): lists and long values cut to a few (the report has them all)."""
+        where = f" on column '{clip(self.column, 60)}'" if self.column else ""
+        if columns:
+            where = f" on {len(columns)} columns {few(map(repr, columns))}"
+        about = f" ({clip(self.description, 120)})" if self.description else ""
+        text = f"{self.expectation}{where}{about}: observed {some(self.observed)}"
         if self.unexpected_percent is not None:
             text += f" ({self.unexpected_percent:.1f}% unexpected)"
         if self.examples:
-            text += f", e.g. {self.examples}"
-        return text
+            text += f", e.g. {some(self.examples, width=220, each=100)}"
+        return clip(text, LINE)
 
 
 def clean(value: Any) -> Any:
@@ -86,7 +94,7 @@ def examples_of(result: Any, names: pd.Series | None) -> list:
     details = result.result or {}
     mismatched = details.get("details", {}).get("mismatched")
     if isinstance(mismatched, dict):
-        return [f"{kind}: {cols}" for kind, cols in mismatched.items() if cols]
+        return [f"{kind}: {some(cols, width=80)}" for kind, cols in mismatched.items() if cols]
     if "partial_missing_list" in details:
         return [f"absent: {clean(v)}" for v in details["partial_missing_list"][:MAX_EXAMPLES]]
     values = [clean(v) for v in details.get("partial_unexpected_list", [])[:MAX_EXAMPLES]]
@@ -112,19 +120,36 @@ def to_check(result: Any, names: pd.Series | None = None) -> Check:
 
 
 def failure_lines(checks: list[Check]) -> list[str]:
-    """One line per failure; a missing column is one line, not one per expectation on it."""
+    """One line per failure, at most `brief.LINES`; a missing column is one line, not one per
+    expectation on it; several missing columns, or columns failing one check alike (same
+    observation, no examples of their own), are one line too."""
     failed = [c for c in checks if not c.success]
     missing = list(dict.fromkeys(c.column for c in failed if c.observed == MISSING))
 
     def moot(check: Check) -> bool:
         return check.column in missing and str(check.observed).startswith((MISSING, "could not"))
 
-    lines = []
-    for name in missing:
-        names = [c.expectation for c in failed if c.column == name and moot(c)]
-        first = "expect_column_to_exist" if "expect_column_to_exist" in names else names[0]
-        others = [n for n in names if n != first]
-        line = f"{first} on column '{name}': {MISSING}"
-        lines.append(line + (f" (so these could not run: {', '.join(others)})" if others else ""))
-    lines += [c.line() for c in failed if not moot(c)]
-    return list(dict.fromkeys(lines))
+    names = list(dict.fromkeys(c.expectation for c in failed if moot(c)))
+    lines = [missing_line(missing, names)] if missing else []
+    alike: dict[str, list[Check]] = {}  # the same failure on several columns is one line
+    for check in (c for c in failed if not moot(c)):
+        shared = check.column and not check.examples  # examples are each column's own
+        key = replace(check, column=None).line() if shared else check.line()
+        alike.setdefault(key, []).append(check)
+    for first, *more in alike.values():
+        columns = list(dict.fromkeys(c.column for c in [first, *more]))
+        lines.append(first.line(columns if len(columns) > 1 else None))
+    return capped(list(dict.fromkeys(lines)), "failed checks", FULL)
+
+
+def missing_line(columns: list[str], expectations: list[str]) -> str:
+    """`expect_column_to_exist on column 'x': column missing (so these could not run: ...)`,
+    or for several columns `... 300 columns missing: 'a', 'b' and 298 more (...)`."""
+    first = "expect_column_to_exist" if "expect_column_to_exist" in expectations else None
+    first = first or expectations[0]
+    others = [name for name in expectations if name != first]
+    if len(columns) == 1:
+        line = f"{first} on column '{clip(columns[0], 60)}': {MISSING}"
+    else:
+        line = f"{first}: {len(columns)} columns missing: {listing(map(repr, columns))}"
+    return line + (f" (so these could not run: {listing(others)})" if others else "")

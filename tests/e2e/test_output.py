@@ -11,7 +11,7 @@ import pytest
 
 from tasks.common.errors import ExitCode
 from tests.conftest import BIN, FAST, git_tags, run, trainflow
-from tests.e2e.test_faults import signal_group, start
+from tests.e2e.test_faults import signal_group, start, watch
 
 pytestmark = pytest.mark.e2e
 INTERRUPTED = (
@@ -56,18 +56,49 @@ def test_unreadable_data_on_a_fresh_workspace_exits_4_naming_the_file(workspace,
     assert not (workspace / "reports/validation.json").exists()
 
 
-def test_a_crashed_stage_says_its_exception_and_keeps_the_last_good_outputs(workspace, env):
+# What DVC's cache cannot give back after a stage fails: uncached metrics and reports, and the
+# .gitignore files DVC writes (train empties reports/train, its .gitignore included).
+UNCACHED = (
+    "reports/train.json",
+    "reports/train_setup.json",
+    "reports/train/metrics.json",
+    "reports/train/.gitignore",
+    "reports/.gitignore",
+    "models/model/model.keras",
+)
+PROGRESS_BARS = ("Building workspace index", "Comparing indexes", "Applying changes", "|0.00 [")
+
+
+def digests(workspace) -> dict[str, str]:
+    return {p: hashlib.md5((workspace / p).read_bytes()).hexdigest() for p in UNCACHED}
+
+
+def deleted(workspace, env) -> list[str]:
+    status = run(["git", "status", "--porcelain"], workspace, env).stdout.splitlines()
+    return [line for line in status if line[:2].strip() == "D"]
+
+
+def test_an_interrupted_or_crashed_stage_keeps_the_last_good_outputs_tracked_ones_too(
+    workspace, env
+):
     first = trainflow(workspace, env, "run", *sets(*FAST))
     assert first.returncode == 0, first.stdout + first.stderr
-    model = workspace / "models/model/model.keras"
-    before = hashlib.md5(model.read_bytes()).hexdigest()
+    before = digests(workspace)  # all committed by the registration
+    bars = env | {"DVC_IGNORE_ISATTY": "1"}  # DVC would draw its bars into a pipe too
+    process = start(workspace, bars, ["run", *sets("train.seed=7", "train.epochs=30")])
+    output = watch(process, "train: epoch 1/30", 0.5, signal.SIGINT)
+    assert process.returncode == ExitCode.INTERRUPTED, output[-3000:]
+    assert deleted(workspace, env) == [] and digests(workspace) == before
+    assert not [bar for bar in PROGRESS_BARS if bar in output], output[-3000:]
+
     (workspace / "tasks/train/__main__.py").write_text(
         'raise ValueError("the GPU driver went away")\n'
     )
-    crashed = trainflow(workspace, env, "run")
+    crashed = run([str(BIN / "trainflow"), "run"], workspace, bars)
     message = "stage 'train' failed (exit code 1): ValueError: the GPU driver went away"
     assert_one_closing_block(crashed, ExitCode.STAGE_FAILED, "a stage failed", message)
-    assert hashlib.md5(model.read_bytes()).hexdigest() == before  # restored from DVC's cache
+    assert deleted(workspace, env) == [] and digests(workspace) == before
+    assert not [bar for bar in PROGRESS_BARS if bar in crashed.stdout + crashed.stderr]
     assert sorted(git_tags(workspace)) == ["model#staging#1", "model@v0.1.0"]
 
 

@@ -33,6 +33,24 @@ def git_show(workspace, ref: str, path: str) -> str:
     return shown.stdout
 
 
+def dvc_metrics(workspace, env) -> dict:
+    """`dvc metrics show --json`: each metrics file's values, as DVC users see them."""
+    shown = run([str(BIN / "dvc"), "metrics", "show", "--json"], workspace, env)
+    assert shown.returncode == 0, shown.stderr
+    return {path: found["data"] for path, found in json.loads(shown.stdout)[""]["data"].items()}
+
+
+def not_numbers(metrics: dict, where: str = "") -> list[str]:
+    """Every metric that is not a number (nested keys joined by dots)."""
+    found = []
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            found += not_numbers(value, f"{where}{key}.")
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            found.append(f"{where}{key}: {value!r}")
+    return found
+
+
 def test_champion_challenger_promotion_rollback_lineage_and_parity(workspace, env):
     first = trainflow(workspace, env, "run", *sets(*FAST))
     assert first.returncode == 0, first.stdout + first.stderr
@@ -67,8 +85,11 @@ def test_champion_challenger_promotion_rollback_lineage_and_parity(workspace, en
     assert better.returncode == 0, better.stdout + better.stderr
     assert stages_of(workspace, env) == {"v0.1.0": [], "v0.2.0": ["prod", "staging"]}
     metrics = json.loads((workspace / "reports/metrics.json").read_text())
-    assert metrics["champion"]["version"] == "v0.1.0"
+    assert json.loads((workspace / "reports/gate.json").read_text())["champion"] == "v0.1.0"
     assert metrics["accuracy"] >= metrics["champion"]["accuracy"] - 0.01
+    shown = dvc_metrics(workspace, env)
+    assert not_numbers(shown) == []  # what `dvc exp show` compares across runs
+    assert shown["reports/train.json"]["epochs_run"] >= 1 and len(shown) == 3
 
     lineage = json.loads((workspace / "registry/model/v0.2.0/lineage.json").read_text())
     lock = git_show(workspace, "model@v0.2.0", "dvc.lock")
@@ -77,6 +98,7 @@ def test_champion_challenger_promotion_rollback_lineage_and_parity(workspace, en
     assert lineage["params"]["train"]["epochs"] == 12
     assert "epochs: 12" in git_show(workspace, "model@v0.2.0", "params.yaml")
     assert lineage["libraries"]["tensorflow"] and lineage["training"]["device"]
+    assert lineage["training"]["epochs_run"] >= 1 and "params" not in lineage["training"]
     card = trainflow(workspace, env, "models", "show", "v0.2.0")
     assert "# model v0.2.0" in card.stdout and "champion (v0.1.0)" in card.stdout
 

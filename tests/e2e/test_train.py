@@ -99,7 +99,7 @@ def test_two_devices_train_with_a_mirrored_strategy(tmp_path: Path):
     folder = workspace(tmp_path, (400, 100, 100), epochs=2, device="cpu")
     done = train(folder, "-c", TWO_CPUS)
     assert "train: cpu x2 (MirroredStrategy)" in done.stdout
-    report = json.loads((folder / "reports/train.json").read_text())
+    report = json.loads((folder / "reports/train_setup.json").read_text())
     assert report["replicas"] == 2 and report["strategy"] == "MirroredStrategy"
     assert len(report["devices"]) == 2
     assert keras.saving.load_model(folder / "models/model/model.keras", safe_mode=True)
@@ -158,7 +158,7 @@ def test_two_machines_train_one_model_that_only_the_chief_writes(tmp_path: Path)
         for log in logs
     ]
     assert len(epochs[0]) == 6 and epochs[0] == epochs[1]  # the same metrics on both: one model
-    report = json.loads((chief / "reports/train.json").read_text())
+    report = json.loads((chief / "reports/train_setup.json").read_text())
     assert (report["replicas"], report["task"]) == (2, "worker-0")
     assert (chief / "models/model/model.keras").exists()
     assert not (worker / "models/model").exists() and not (worker / "reports").exists()

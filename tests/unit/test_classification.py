@@ -40,11 +40,15 @@ def test_multiclass_has_no_roc_auc():
 
 
 def test_curves_exist_for_binary_and_multiclass():
-    binary = curves(np.array([0, 1, 1, 0]), proba_for([0, 1, 0, 0]))
+    binary = curves(np.array([0, 1, 1, 0]), proba_for([0, 1, 0, 0]), {"classes": CLASSES})
     assert list(binary["roc"].columns) == ["fpr", "tpr"]
     assert binary["roc"]["tpr"].iloc[-1] == 1.0
-    multi = curves(np.array([0, 1, 2]), np.eye(3))
-    assert set(multi) == {"roc", "precision_recall"}
+    multi = curves(np.array([0, 1, 2]), np.eye(3), {"classes": ["x", "y", "z"]})
+    assert set(multi) == {"confusion", "roc", "precision_recall"}
+    assert binary["confusion"].to_dict("list") == {
+        "actual": ["a", "b", "b", "a"],
+        "predicted": ["a", "b", "a", "a"],
+    }
     assert multi["precision_recall"]["precision"].max() == 1.0
 
 
@@ -68,8 +72,8 @@ def test_each_split_reports_its_class_counts_and_how_far_its_shares_are():
     assert report["class_counts"]["train"] == {"a": 30, "b": 20}
     assert report["class_counts"]["val"] == {"a": 30, "b": 0}
     assert notes == [
-        "class [b] (1) of 'label' has no row in the val split: its val metrics leave it out",
-        "class [a] (1) of 'label' has no row in the test split: its test metrics leave it out",
+        "class [b] of 'label' has no row in the val split: its val metrics leave it out",
+        "class [a] of 'label' has no row in the test split: its test metrics leave it out",
     ]
     assert words == "2 classes, each split's shares within 60.0 points of all"
 

@@ -16,6 +16,7 @@ from tasks.common.errors import (
     RegistryError,
     StageError,
 )
+from tasks.common.params import write_overrides
 from tests.conftest import BIN, run
 
 STAGES = ["ingest", "validate", "prepare", "train", "evaluate"]
@@ -67,6 +68,59 @@ def test_a_failing_stage_becomes_its_exit_codes_error_and_its_outputs_come_back(
     assert (failed.value.stage, failed.value.exit_code) == ("ingest", 3)
     assert failed.value.restored  # DVC removed data/raw to rerun ingest; the cache gave it back
     assert sorted(p.name for p in (workspace / "data/raw/images").iterdir()) == before
+
+
+FAKE_VALIDATE = """import json, sys
+from pathlib import Path
+Path("reports").mkdir(exist_ok=True)
+Path("reports/validation.json").write_text(json.dumps({"success": SUCCESS}))
+if not SUCCESS:
+    print("trainflow: stage 'validate' failed: 1 of 1 data checks failed", file=sys.stderr)
+    sys.exit(4)
+"""
+
+
+def git(workspace, *args: str) -> str:
+    named = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *args]
+    return run(named, workspace, dict(os.environ)).stdout
+
+
+def test_a_failed_stage_leaves_no_tracked_file_deleted_and_keeps_its_own_failure_report(workspace):
+    """Uncached outputs and DVC's .gitignore files are not in DVC's cache: they come back from
+    the copies set aside; a stage that reports its failure keeps the report it wrote."""
+    validate = workspace / "tasks/validate/__main__.py"
+    ingest = workspace / "tasks/ingest/__main__.py"
+    validate.write_text(FAKE_VALIDATE.replace("SUCCESS", "True"))
+    (workspace / "tiny.csv").write_text("x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(20)))
+    write_overrides(workspace / "params.yaml", ["data.source=tiny.csv", "data.target=y"])
+    pipeline = Pipeline(workspace)
+    try:
+        for stage in ("ingest", "validate"):
+            pipeline.reproduce(stage, lambda line: None, {})
+        git(workspace, "add", "-A")
+        git(workspace, "commit", "-qm", "a good run")
+        report = workspace / "reports/validation.json"
+        good = report.read_text()
+        validate.write_text("raise ValueError('the disk went away')\n")
+        with pytest.raises(StageError):
+            pipeline.reproduce("validate", lambda line: None, {})
+        assert report.read_text() == good  # uncached: put back, not checked out
+        ingest.write_text("import os\nos.remove('data/.gitignore')\nraise SystemExit(1)\n")
+        with pytest.raises(StageError):
+            pipeline.reproduce("ingest", lambda line: None, {})
+        assert (workspace / "data/.gitignore").read_text() == "/raw\n"
+        assert [
+            line
+            for line in git(workspace, "status", "--porcelain").splitlines()
+            if not line.startswith(" M tasks/")
+        ] == []
+        validate.write_text(FAKE_VALIDATE.replace("SUCCESS", "False"))
+        with pytest.raises(DataValidationError):
+            pipeline.reproduce("validate", lambda line: None, {})
+    finally:
+        pipeline.close()
+    assert json.loads(report.read_text()) == {"success": False}  # describes this failure
+    assert list((workspace / ".dvc/tmp/trainflow-aside").iterdir()) == []  # copies gone
 
 
 def test_exit_codes_map_to_trainflow_errors():

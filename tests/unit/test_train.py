@@ -100,10 +100,17 @@ def test_run_writes_the_model_reports_and_curves_and_no_backup(tmp_path, digits,
     model = keras.saving.load_model(tmp_path / "models/model/model.keras", safe_mode=True)
     assert model.input_shape == (None, 8, 8, 1)
     saved = json.loads((tmp_path / "reports/train.json").read_text())
-    assert saved == json.loads(json.dumps(report))
-    assert saved["device"] == "cpu" and saved["replicas"] == 1 and saved["precision"] == "float32"
+    setup = json.loads((tmp_path / "reports/train_setup.json").read_text())
+    assert saved | setup == json.loads(json.dumps(report))
+    assert setup["device"] == "cpu" and setup["replicas"] == 1 and setup["precision"] == "float32"
+    assert setup["params"]["epochs"] == 2
     assert saved["epochs_run"] == 2 and saved["resumed_from_epoch"] == 0
     assert set(saved["final"]) >= {"loss", "val_accuracy", "learning_rate"}
+    numbers = {"epochs_run", "resumed_from_epoch", "seconds", "examples_per_second"}
+    assert set(saved) == numbers | {"final"}  # a DVC metrics file: numbers only
+    assert all(
+        isinstance(v, int | float) for v in [*map(saved.get, numbers), *saved["final"].values()]
+    )
     loss_curve = tmp_path / "reports/train/plots/metrics/train/loss.tsv"
     assert len(loss_curve.read_text().splitlines()) == 1 + 2
     assert list((tmp_path / "reports/tensorboard/validation").glob("events.out.tfevents.*"))

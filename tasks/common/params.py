@@ -28,27 +28,61 @@ class Section(BaseModel):
 
 
 class PathsParams(Section):
-    raw: str = "data/raw"
-    prepared: str = "data/prepared"
-    model: str = "models/model"
-    reports: str = "reports"
+    raw: str = Field("data/raw", description="Folder ingest writes the raw data to (DVC-tracked)")
+    prepared: str = Field(
+        "data/prepared", description="Folder prepare writes the splits to (DVC-tracked)"
+    )
+    model: str = Field(
+        "models/model", description="Folder train writes the model to (the registered artifact)"
+    )
+    reports: str = Field("reports", description="Folder of the stages' reports, metrics and plots")
 
 
 class DataParams(Section):
-    source: str = "sklearn:digits"
-    target: str = "label"
+    source: str = Field(
+        "sklearn:digits",
+        description="sklearn:digits, sklearn:breast_cancer or sklearn:diabetes (bundled, no "
+        "download), or the path of a CSV/Parquet file, a folder of them, or a folder "
+        "of images with one subfolder per class",
+    )
+    target: str = Field(
+        "label", description="The target column of a table (images: the class folder name)"
+    )
     task: Literal["auto", "classification", "regression"] = Field(
         "auto",
         description="What to predict: classes or a number; auto picks regression for a "
         "target of numbers with many distinct values, classification otherwise",
     )
-    features: list[str] | None = None
-    image_size: tuple[int, int] = (8, 8)
-    channels: Literal[1, 3] = 1
-    normalize_labels: bool = False
-    normalize_categories: bool = False
-    suspect_columns: Literal["exclude", "fail", "keep"] = "exclude"
-    resize: Literal["crop", "pad", "stretch"] = "crop"
+    features: list[str] | None = Field(
+        None, description="Table columns the model reads; null: every column but the target"
+    )
+    image_size: tuple[int, int] = Field(
+        (8, 8),
+        description="Height and width every image is resized to, in training and at serving time",
+    )
+    channels: Literal[1, 3] = Field(
+        1, description="1 (grayscale) or 3 (RGB); every image is converted (alpha over white)"
+    )
+    normalize_labels: bool = Field(
+        False,
+        description="Labels that differ only in case or surrounding spaces become one label "
+        "(trimmed, lower-case); false: validation fails on them",
+    )
+    normalize_categories: bool = Field(
+        False,
+        description="Category values that differ only in case or surrounding spaces become one "
+        "value, in training and inside the model at serving time",
+    )
+    suspect_columns: Literal["exclude", "fail", "keep"] = Field(
+        "exclude",
+        description="Columns that look like identifiers (a distinct value in nearly every row), "
+        "constant or all missing: exclude (left out, with a warning), fail, or keep",
+    )
+    resize: Literal["crop", "pad", "stretch"] = Field(
+        "crop",
+        description="How an image of another aspect ratio fits image_size: crop (centre), pad "
+        "(black bars) or stretch",
+    )
 
     @field_validator("image_size")
     @classmethod
@@ -61,11 +95,29 @@ class DataParams(Section):
 class DriftParams(Section):
     """Drift of new raw data against the training data of the registered champion."""
 
-    action: Literal["warn", "fail"] = "warn"
-    numeric_threshold: float = Field(0.25, gt=0)
-    categorical_threshold: float = Field(0.1, gt=0, le=1)
-    columns: dict[str, float] = Field(default_factory=dict)
-    reference: str | None = None
+    action: Literal["warn", "fail"] = Field(
+        "warn", description="What drift does: warn (the run goes on) or fail (exit 3)"
+    )
+    numeric_threshold: float = Field(
+        0.25,
+        gt=0,
+        description="Population stability index (PSI) of a numeric column above which it has "
+        "drifted",
+    )
+    categorical_threshold: float = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="Largest change in any category's share (L-infinity distance) above which a "
+        "category, label or image-size column has drifted",
+    )
+    columns: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per-column thresholds that replace the two above, e.g. {label: 0.05}",
+    )
+    reference: str | None = Field(
+        None, description="A reference.json to compare against instead of the registered champion's"
+    )
 
     @field_validator("columns")
     @classmethod
@@ -77,13 +129,41 @@ class DriftParams(Section):
 
 
 class ValidateParams(Section):
-    suite: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    max_null_target: float = Field(0.05, ge=0, le=1)
-    min_classes: int = Field(2, ge=2)
-    min_rows_per_class: int = Field(10, ge=3)
-    max_duplicate_share: float = Field(0.05, ge=0, le=1)
-    batch_mb: float = Field(64, gt=0)
-    drift: DriftParams = DriftParams()
+    suite: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="A committed Great Expectations suite, gx/expectations/<suite>.json "
+        "(`trainflow suite init` drafts one); null: the built-in checks only",
+    )
+    max_null_target: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Share of rows with a missing target that is tolerated (they are dropped)",
+    )
+    min_classes: int = Field(
+        2, ge=2, description="Classification: fewest classes the data must have"
+    )
+    min_rows_per_class: int = Field(
+        10, ge=3, description="Classification: fewest samples each class must have"
+    )
+    max_duplicate_share: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Share of samples that may repeat an earlier one (same features, or same "
+        "image content)",
+    )
+    batch_mb: float = Field(
+        64,
+        gt=0,
+        description="Column data per checked batch in MB: memory stays bounded however large the "
+        "table",
+    )
+    drift: DriftParams = Field(
+        DriftParams(),
+        description="Drift of new raw data against the registered champion's training split",
+    )
 
 
 class PrepareParams(Section):
@@ -120,19 +200,29 @@ class PrepareParams(Section):
 class CnnParams(Section):
     """Image model: one conv block per entry of `filters`, then a dense head."""
 
-    filters: list[int] = Field(default_factory=lambda: [32, 64], min_length=1)
-    kernel_size: int = Field(3, gt=0)
-    pooling: Literal["max", "average", "none"] = "max"
-    batch_norm: bool = False
-    block_dropout: float = Field(0.0, ge=0, lt=1)
-    dense_units: int = Field(64, gt=0)
-    dropout: float = Field(0.2, ge=0, lt=1)
+    filters: list[int] = Field(
+        default_factory=lambda: [32, 64],
+        min_length=1,
+        description="Filters of each conv block, one block per entry",
+    )
+    kernel_size: int = Field(3, gt=0, description="Size of the square conv kernels")
+    pooling: Literal["max", "average", "none"] = Field(
+        "max", description="Pooling after each conv block: max, average or none"
+    )
+    batch_norm: bool = Field(False, description="Batch normalisation in each conv block")
+    block_dropout: float = Field(0.0, ge=0, lt=1, description="Dropout after each conv block")
+    dense_units: int = Field(64, gt=0, description="Units of the dense layer before the head")
+    dropout: float = Field(0.2, ge=0, lt=1, description="Dropout before the head")
 
 
 class MlpParams(Section):
-    units: list[int] = Field(default_factory=lambda: [64, 32], min_length=1)
-    batch_norm: bool = False
-    dropout: float = Field(0.1, ge=0, lt=1)
+    units: list[int] = Field(
+        default_factory=lambda: [64, 32],
+        min_length=1,
+        description="Units of each hidden dense layer",
+    )
+    batch_norm: bool = Field(False, description="Batch normalisation after each hidden layer")
+    dropout: float = Field(0.1, ge=0, lt=1, description="Dropout after each hidden layer")
 
 
 class AugmentParams(Section):
@@ -142,12 +232,30 @@ class AugmentParams(Section):
     (zoom, translation) or of the value range (contrast, brightness), drawn from [-f, f].
     """
 
-    flip: Literal["none", "horizontal", "vertical", "horizontal_and_vertical"] = "none"
-    rotation: float = Field(0.0, ge=0, le=0.5)
-    zoom: float = Field(0.0, ge=0, lt=1)
-    translation: float = Field(0.0, ge=0, le=0.5)
-    contrast: float = Field(0.0, ge=0, lt=1)
-    brightness: float = Field(0.0, ge=0, le=1)
+    flip: Literal["none", "horizontal", "vertical", "horizontal_and_vertical"] = Field(
+        "none", description="Random flips: none, horizontal, vertical or horizontal_and_vertical"
+    )
+    rotation: float = Field(
+        0.0,
+        ge=0,
+        le=0.5,
+        description="Random rotation by up to this fraction of a full turn, either way (0.05 = 18 "
+        "degrees)",
+    )
+    zoom: float = Field(0.0, ge=0, lt=1, description="Random zoom in or out by up to this fraction")
+    translation: float = Field(
+        0.0, ge=0, le=0.5, description="Random shift by up to this fraction of the height and width"
+    )
+    contrast: float = Field(
+        0.0, ge=0, lt=1, description="Random contrast factor drawn from [1 - x, 1 + x]"
+    )
+    brightness: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Random brightness change of up to this fraction of the value range, either "
+        "way",
+    )
 
 
 BACKBONES = ("mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_v2_b0")
@@ -157,12 +265,30 @@ WEIGHTS_SUFFIXES = (".h5", ".hdf5", ".keras")
 class BackboneParams(Section):
     """A pretrained keras.applications network under the image head (`name: null`: the CNN)."""
 
-    name: Literal[BACKBONES] | None = None  # type: ignore[valid-type]
-    weights: str | None = "imagenet"
-    dropout: float = Field(0.2, ge=0, lt=1)
-    fine_tune_epochs: int = Field(10, ge=0)
-    fine_tune_layers: int = Field(30, ge=0)
-    fine_tune_learning_rate: float = Field(1e-5, gt=0)
+    name: Literal[BACKBONES] | None = Field(  # type: ignore[valid-type]
+        None,
+        description="A pretrained keras.applications network under the image head; null: the cnn "
+        "model",
+    )
+    weights: str | None = Field(
+        "imagenet",
+        description="imagenet (Keras downloads them once), none, or the path of a weights file "
+        "(.h5, .hdf5, .keras)",
+    )
+    dropout: float = Field(0.2, ge=0, lt=1, description="Dropout before the head")
+    fine_tune_epochs: int = Field(
+        10,
+        ge=0,
+        description="Epochs of fine-tuning after `epochs` on the frozen backbone; 0: head only",
+    )
+    fine_tune_layers: int = Field(
+        30,
+        ge=0,
+        description="Top backbone layers unfrozen for fine-tuning (BatchNorm stays frozen)",
+    )
+    fine_tune_learning_rate: float = Field(
+        1e-5, gt=0, description="Learning rate while fine-tuning"
+    )
 
     @field_validator("weights")
     @classmethod
@@ -178,26 +304,76 @@ class BackboneParams(Section):
 
 
 class TrainParams(Section):
-    seed: int = 42
-    deterministic: bool = False
-    epochs: int = Field(30, gt=0)
-    batch_size: int = Field(32, gt=0)
-    learning_rate: float = Field(0.002, gt=0)
-    optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
-    schedule: Literal["constant", "cosine", "exponential"] = "constant"
-    decay_rate: float = Field(0.9, gt=0, lt=1)
-    l2: float = Field(0.0, ge=0)
-    early_stopping_patience: int = Field(5, ge=0)
-    reduce_lr_patience: int = Field(3, ge=0)
-    reduce_lr_factor: float = Field(0.5, gt=0, lt=1)
-    device: Literal["auto", "cpu", "gpu"] = "auto"
-    precision: Literal["auto", "float32", "mixed_float16", "mixed_bfloat16"] = "auto"
-    jit_compile: Literal["auto"] | bool = "auto"
-    cache_max_mb: float = Field(1024, ge=0)
-    shuffle_buffer: int = Field(10_000, gt=0)
-    tensorboard: bool = True
-    backup_dir: str = "models/.backup"
-    class_weight: Literal["balanced"] | dict[str, float] | None = None
+    seed: int = Field(42, description="Seeds weight initialisation, shuffling and dropout")
+    deterministic: bool = Field(
+        False, description="Identical weights and metrics on every run (slower on GPU)"
+    )
+    epochs: int = Field(
+        30, gt=0, description="Most epochs to train (early stopping may end sooner)"
+    )
+    batch_size: int = Field(
+        32, gt=0, description="Global batch size, split across replicas on several GPUs"
+    )
+    learning_rate: float = Field(
+        0.002, gt=0, description="The optimizer's (starting) learning rate"
+    )
+    optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] = Field(
+        "adam", description="adam, adamw, sgd or rmsprop"
+    )
+    schedule: Literal["constant", "cosine", "exponential"] = Field(
+        "constant",
+        description="Learning-rate schedule: constant, cosine (to 0 at the last epoch) or "
+        "exponential",
+    )
+    decay_rate: float = Field(
+        0.9, gt=0, lt=1, description="Exponential schedule: learning-rate factor per epoch"
+    )
+    l2: float = Field(0.0, ge=0, description="L2 weight penalty on conv and dense kernels; 0: off")
+    early_stopping_patience: int = Field(
+        5,
+        ge=0,
+        description="Stop after this many epochs without a better val loss and keep the best "
+        "epoch's weights; 0: off",
+    )
+    reduce_lr_patience: int = Field(
+        3,
+        ge=0,
+        description="Multiply the learning rate by reduce_lr_factor after this many flat epochs; "
+        "0: off (constant schedule only)",
+    )
+    reduce_lr_factor: float = Field(
+        0.5, gt=0, lt=1, description="Factor of each learning-rate reduction"
+    )
+    device: Literal["auto", "cpu", "gpu"] = Field(
+        "auto", description="auto (every visible GPU, else CPU), cpu or gpu"
+    )
+    precision: Literal["auto", "float32", "mixed_float16", "mixed_bfloat16"] = Field(
+        "auto",
+        description="auto (GPU: mixed_bfloat16 or mixed_float16; CPU: float32), float32, "
+        "mixed_float16 or mixed_bfloat16",
+    )
+    jit_compile: Literal["auto"] | bool = Field(
+        "auto", description="XLA compilation: auto (on for GPU), true or false"
+    )
+    cache_max_mb: float = Field(
+        1024,
+        ge=0,
+        description="A split is held in memory if its tensors fit this many MB and half the free "
+        "memory; else it is streamed from Parquet",
+    )
+    shuffle_buffer: int = Field(
+        10_000, gt=0, description="Rows shuffled together when a split is streamed"
+    )
+    tensorboard: bool = Field(True, description="Write per-epoch curves to reports/tensorboard")
+    backup_dir: str = Field(
+        "models/.backup",
+        description="Where training backs itself up so a killed run resumes; removed after success",
+    )
+    class_weight: Literal["balanced"] | dict[str, float] | None = Field(
+        None,
+        description="Classification: null, balanced (n / (classes * count)) or {class: weight} "
+        "(others 1)",
+    )
     loss: Literal["mse", "mae", "huber"] = Field(
         "mse", description="Regression: the loss on the scaled target"
     )
@@ -206,10 +382,15 @@ class TrainParams(Section):
         description="Regression: log learns log(1 + y), for positive skewed targets such as "
         "prices; undone inside the model",
     )
-    augment: AugmentParams = AugmentParams()
-    backbone: BackboneParams = BackboneParams()
-    cnn: CnnParams = CnnParams()
-    mlp: MlpParams = MlpParams()
+    augment: AugmentParams = Field(
+        AugmentParams(),
+        description="Images: random Keras layers inside the model, active only while training",
+    )
+    backbone: BackboneParams = Field(
+        BackboneParams(), description="Images: a pretrained network under the head"
+    )
+    cnn: CnnParams = Field(CnnParams(), description="Images without a backbone: the conv network")
+    mlp: MlpParams = Field(MlpParams(), description="Tables: the dense network")
 
     @field_validator("class_weight", mode="before")
     @classmethod
@@ -241,30 +422,62 @@ class TrainParams(Section):
 class SliceGate(Section):
     """A slice of the test split (tabular data) with its own metrics and optional threshold."""
 
-    column: str
-    bins: list[float] | None = Field(None, min_length=2)
-    min_accuracy: float | None = Field(None, ge=0, le=1)
+    column: str = Field(
+        description="The test split's column that defines the slices (one slice per value, or per "
+        "bin)"
+    )
+    bins: list[float] | None = Field(
+        None, min_length=2, description="Numeric column: bin edges, e.g. [0, 30, 60, 120]"
+    )
+    min_accuracy: float | None = Field(
+        None, ge=0, le=1, description="Classification: each slice's accuracy at least"
+    )
     max_rmse: float | None = Field(None, gt=0, description="Regression: the slice's RMSE at most")
 
 
 class GateParams(Section):
-    min_accuracy: float | None = Field(0.95, ge=0, le=1)
-    min_macro_f1: float | None = Field(0.9, ge=0, le=1)
-    max_log_loss: float | None = Field(None, gt=0)
+    min_accuracy: float | None = Field(
+        0.95, ge=0, le=1, description="Classification: test accuracy at least"
+    )
+    min_macro_f1: float | None = Field(
+        0.9, ge=0, le=1, description="Classification: test macro F1 at least"
+    )
+    max_log_loss: float | None = Field(
+        None, gt=0, description="Classification: test log loss at most"
+    )
     min_r2: float | None = Field(
         0.0, le=1, description="Regression: R² at least (0: better than predicting the mean)"
     )
     max_rmse: float | None = Field(None, gt=0, description="Regression: RMSE at most")
     max_mae: float | None = Field(None, gt=0, description="Regression: MAE at most")
-    max_regression: float | None = Field(0.01, ge=0)
-    require_significant: bool = False
-    mcnemar_alpha: float = Field(0.05, gt=0, lt=1)
+    max_regression: float | None = Field(
+        0.01,
+        ge=0,
+        description="Against the champion, each gated metric may be worse by at most this (rmse, "
+        "mae: this share of the champion's)",
+    )
+    require_significant: bool = Field(
+        False,
+        description="Also require the challenger to be significantly better than the champion "
+        "(McNemar; regression: Wilcoxon on the absolute errors)",
+    )
+    mcnemar_alpha: float = Field(0.05, gt=0, lt=1, description="Significance level of either test")
 
 
 class EvaluateParams(Section):
-    gate: GateParams = GateParams()
-    slices: list[SliceGate] = Field(default_factory=list)
-    compare_champion: bool = True
+    gate: GateParams = Field(
+        GateParams(),
+        description="The checks a model must pass to be registered; null turns a check off",
+    )
+    slices: list[SliceGate] = Field(
+        default_factory=list,
+        description="Tables: slices of the test split with their own metrics and thresholds",
+    )
+    compare_champion: bool = Field(
+        True,
+        description="Score the champion (prod, else the latest version) on the same test rows; "
+        "false: judge the challenger on the thresholds alone",
+    )
     min_comparison_rows: int = Field(
         30,
         ge=1,
@@ -274,20 +487,46 @@ class EvaluateParams(Section):
 
 
 class RegisterParams(Section):
-    artifact: str = Field("model", pattern=NAME_PATTERN)
-    bump: Literal["major", "minor", "patch"] = "minor"
-    stage: str = Field("staging", pattern=NAME_PATTERN)
-    auto_promote: bool = False
-    push: bool = False
-    git_remote: str = Field("origin", pattern=REMOTE_PATTERN)
-    dvc_remote: str | None = Field(None, pattern=REMOTE_PATTERN)
+    artifact: str = Field(
+        "model",
+        pattern=NAME_PATTERN,
+        description="The model's name in dvc.yaml `artifacts:` and in GTO tags (model@v0.1.0)",
+    )
+    bump: Literal["major", "minor", "patch"] = Field(
+        "minor", description="Which part of the version a registration bumps: major, minor or patch"
+    )
+    stage: str = Field(
+        "staging", pattern=NAME_PATTERN, description="The GTO stage a new version is assigned"
+    )
+    auto_promote: bool = Field(
+        False, description="Also assign prod when the gate passed against a champion"
+    )
+    push: bool = Field(
+        False,
+        description="Publish each registration: files to the DVC remote, then the commit and tags "
+        "to git",
+    )
+    git_remote: str = Field(
+        "origin",
+        pattern=REMOTE_PATTERN,
+        description="The git remote that receives the registration commit and its tags",
+    )
+    dvc_remote: str | None = Field(
+        None,
+        pattern=REMOTE_PATTERN,
+        description="The DVC remote for data, models and run-cache; null: the repository's default",
+    )
 
 
 class FlowParams(Section):
     """The Prefect run around the stages. No stage reads these, so changing one reruns none."""
 
-    train_retries: int = Field(1, ge=0)
-    retry_delay_seconds: float = Field(5, ge=0)
+    train_retries: int = Field(
+        1, ge=0, description="Retries of a crashed training; it resumes from its last backup"
+    )
+    retry_delay_seconds: float = Field(
+        5, ge=0, description="Seconds before the first retry, doubled for each next one"
+    )
 
 
 MOVED = {
@@ -298,14 +537,28 @@ MOVED = {
 
 
 class Params(Section):
-    paths: PathsParams = PathsParams()
-    data: DataParams = DataParams()
-    validate_: ValidateParams = Field(ValidateParams(), alias="validate")
-    prepare: PrepareParams = PrepareParams()
-    train: TrainParams = TrainParams()
-    evaluate: EvaluateParams = EvaluateParams()
-    register_: RegisterParams = Field(RegisterParams(), alias="register")
-    flow: FlowParams = FlowParams()
+    paths: PathsParams = Field(
+        PathsParams(), description="Where the stages write; dvc.yaml reads these same values"
+    )
+    data: DataParams = Field(DataParams(), description="What the data is and how to read it")
+    validate_: ValidateParams = Field(
+        ValidateParams(),
+        alias="validate",
+        description="The data checks (Great Expectations) and drift",
+    )
+    prepare: PrepareParams = Field(PrepareParams(), description="How samples are split")
+    train: TrainParams = Field(TrainParams(), description="The model and how it trains")
+    evaluate: EvaluateParams = Field(
+        EvaluateParams(), description="The gate: thresholds and the comparison with the champion"
+    )
+    register_: RegisterParams = Field(
+        RegisterParams(),
+        alias="register",
+        description="The registry: names, versions, stages, remotes",
+    )
+    flow: FlowParams = Field(
+        FlowParams(), description="The Prefect run around the stages (no stage reads these)"
+    )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

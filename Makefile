@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint format constraints
+.PHONY: run test bench lint format constraints docs reference
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "trainflow needs Python 3.11+, $(PYTHON) is " + sys.version.split()[0] + ": make PYTHON=python3.11 ..." or 0)'
@@ -21,6 +21,15 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The documentation site into site/ (not committed); fails on a broken link or a stale reference page.
+docs: $(STAMP)
+	$(BIN)/python -m flows.reference --check docs/reference
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+# Regenerate the reference pages (params, command line, exit codes) from the code.
+reference: $(STAMP)
+	$(BIN)/python -m flows.reference docs/reference
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

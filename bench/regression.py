@@ -1,6 +1,6 @@
 """Regression: the example's model against scikit-learn on the same split, and its speed.
 
-Quality: examples/regression.yaml, copied over params.yaml as the README says, runs the stage
+Quality: examples/regression.yaml, copied over params.yaml as the docs say, runs the stage
 commands of dvc.yaml on (a) scikit-learn's bundled diabetes table and (b) a larger table this
 module writes (numbers with missing values, two categories, a skewed target; with
 `train.target_transform: log`). Its test R² is set against RidgeCV (numbers imputed and

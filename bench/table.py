@@ -1,4 +1,4 @@
-"""The results table of `python -m bench`, as Markdown (pasted as is into README.md).
+"""The results table of `python -m bench`, as Markdown (pasted as is into docs/benchmarks.md).
 
 Benchmarks that report `figures` (see bench/common.py `figure`) get one row per figure; any
 other dict a benchmark returns is shown as its ratios (values whose key says ratio or growth;

@@ -144,6 +144,27 @@ def suite_init(
         raise fail(err) from None
 
 
+@app.command("params")
+def params_(
+    key: Annotated[
+        str | None, typer.Argument(metavar="[KEY]", help="A key or section: train, train.epochs.")
+    ] = None,
+) -> None:
+    """What params.yaml's keys mean: type, default and description (every key, or KEY's)."""
+    import difflib
+
+    from flows.reference import key_entries, params_keys
+
+    entries = key_entries(key)
+    if not entries:
+        names = [k.name for k in params_keys()]
+        close = difflib.get_close_matches(key or "", names, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else " (`trainflow params` lists them)"
+        typer.secho(f"trainflow: params.yaml has no key {key}{hint}", err=True, fg="red")
+        raise typer.Exit(int(ExitCode.USAGE))
+    typer.echo("\n".join(entries))
+
+
 @app.command()
 def serve(
     cron: Annotated[
@@ -186,7 +207,7 @@ def serve(
 def ui(
     port: Annotated[int, typer.Option(metavar="PORT", help="Port on 127.0.0.1.")] = 4200,
 ) -> None:
-    """The Prefect server and UI on 127.0.0.1 (SQLite; README shows PostgreSQL)."""
+    """The Prefect server and UI on 127.0.0.1 (SQLite; docs/scheduling.md shows PostgreSQL)."""
     from flows.ui import DEFAULT_HOST, api_url, start
 
     typer.echo(

@@ -10,7 +10,7 @@ from typing import Any
 
 
 class ExitCode(IntEnum):
-    """Process exit codes; documented in README.md ("Exit codes")."""
+    """Process exit codes; the docs' exit-code page is generated from these and DETAILS."""
 
     OK = 0
     INTERNAL = 1
@@ -38,6 +38,36 @@ MEANINGS = {
     ExitCode.NOT_PUBLISHED: "registered here, not published to the remotes",
     ExitCode.REMOTE_MOVED: "another run published first, this registration was withdrawn",
     ExitCode.INTERRUPTED: "interrupted",
+}
+
+
+# When each code happens and what is left: the one text the exit-code reference shows.
+DETAILS = {
+    ExitCode.OK: "success (also when the model was already registered)",
+    ExitCode.INTERNAL: "unexpected internal error (a bug: please report it with the traceback), "
+    "or the temporary Prefect server of a `trainflow run` did not start (the message says what "
+    "to do)",
+    ExitCode.USAGE: "command-line usage error (also: a missing INPUT, an `--out` that cannot be "
+    "written or holds files that are not a model)",
+    ExitCode.BAD_PARAMS: "bad params: the message names the file and the dotted key",
+    ExitCode.DATA_INVALID: "data validation failed: the message names each failed check, column "
+    "and example values",
+    ExitCode.STAGE_FAILED: "a stage failed (crash, killed, out of memory): the message names the "
+    "stage and its exit code",
+    ExitCode.MODEL_REFUSED: "the gate refused the model: the message names each failed check; "
+    "nothing was registered",
+    ExitCode.REGISTRY: "registry error (unknown version or stage, git or GTO refused); nothing "
+    "half-made is left",
+    ExitCode.BUSY: "another run holds the workspace lock (`.dvc/tmp/trainflow-run.lock`) for "
+    "longer than `TRAINFLOW_LOCK_TIMEOUT` seconds (default 600)",
+    ExitCode.NOT_PUBLISHED: "not published: a git or DVC remote is unreachable or refused the "
+    "credentials (`register.push`); the registration is kept here and `trainflow models push` "
+    "(or the next run) publishes it",
+    ExitCode.REMOTE_MOVED: "not published: another worker published first (the same version "
+    "name, or the remote branch moved on); this registration was withdrawn, the model is kept, "
+    "a rerun evaluates it against the new champion",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C); the last good outputs and the registry are "
+    "untouched",
 }
 
 

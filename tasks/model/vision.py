@@ -106,7 +106,7 @@ def _weights_error(err: Exception, name: str, weights: str | None) -> Exception:
         return StageError(
             f"train.backbone.weights: the ImageNet weights of {name} could not be downloaded"
             f" ({err}). Without network access, point train.backbone.weights at a local "
-            "weights file (README, 'Train on your photos') or set it to none."
+            "weights file (docs/data/images.md) or set it to none."
         )
     return err
 

@@ -75,7 +75,7 @@ def env(prefect_api: str, tmp_path_factory) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def team(tmp_path_factory, env) -> Team:
-    """What the README's "Team setup" does once: remotes, `register.push: true`, committed."""
+    """What docs/team.md does once: remotes, `register.push: true`, committed."""
     root = tmp_path_factory.mktemp("team")
     origin, store = root / "origin.git", root / "dvc-store"
     git(root, "init", "-q", "--bare", "-b", "main", str(origin))

@@ -1,8 +1,10 @@
+import json
 import re
 import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tasks.common.errors import ExitCode, ParamsError
 from tasks.common.params import (
@@ -105,8 +107,57 @@ def test_defaults_cover_every_section():
     assert set(Params.model_json_schema(by_alias=True)["properties"]) == SECTIONS
 
 
-@pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.yaml")), ids=str)
-def test_shipped_examples_are_valid_and_complete(example):
-    """DVC needs every section dvc.yaml lists, so an example must be a whole params file."""
+def dvc_reads() -> set[str]:
+    """The params keys dvc.yaml needs in params.yaml: its stages' params and ${...} values."""
+    text = (ROOT / "dvc.yaml").read_text()
+    stages = yaml.safe_load(text)["stages"]
+    keys = {key for stage in stages.values() for key in stage.get("params", [])}
+    return keys | set(re.findall(r"\$\{([\w.]+)\}", text))
+
+
+def leaves(mapping: dict, prefix: str = "") -> dict[str, object]:
+    found = {}
+    for key, value in mapping.items():
+        if isinstance(value, dict) and value:
+            found |= leaves(value, f"{prefix}{key}.")
+        else:
+            found[f"{prefix}{key}"] = value
+    return found
+
+
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.name)
+def test_examples_are_valid_and_hold_what_dvc_reads(example):
+    """Copied over params.yaml, an example runs: DVC finds each key and section it reads."""
     load_params(example)
-    assert set(read_raw(example)) >= SECTIONS
+    raw = read_raw(example)
+    missing = [key for key in dvc_reads() if not _has(raw, key.split("."))]
+    assert missing == []
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.name)
+def test_examples_state_only_what_differs_from_the_defaults(example):
+    """An example cannot drift from the defaults: a key it sets to the default is noise."""
+    defaults = leaves(Params().model_dump(mode="json", by_alias=True))
+    needed = dvc_reads()
+    same = [
+        key
+        for key, value in leaves(read_raw(example)).items()
+        if key not in needed and key in defaults and _json(value) == defaults[key]
+    ]
+    assert same == [], f"{example.name} sets defaults; remove {same}"
+
+
+def _has(raw: dict, parts: list[str]) -> bool:
+    node = raw
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _json(value: object) -> object:
+    return json.loads(json.dumps(value, default=list))

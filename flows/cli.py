@@ -183,6 +183,35 @@ def serve(
 
 
 @app.command()
+def alerts(
+    set_: Overrides = None,
+    remove: Annotated[
+        bool, flag("--remove", help="Delete this model's alerts instead of keeping them.")
+    ] = False,
+    workspace: Workspace = Path("."),
+) -> None:
+    """Create or update the Prefect automations of `alerts:` in params.yaml (by name)."""
+    from flows.alerts import apply
+    from flows.alerts import remove as remove_alerts
+    from flows.server import configured_api
+    from tasks.common.params import load_params
+
+    quiet_prefect(console=False)
+    try:
+        params = load_params(workspace / "params.yaml", set_ or [])
+        if not configured_api():
+            raise TrainflowError(
+                "no Prefect server configured: alerts live on a server that stays up; start one"
+                " (`trainflow ui`) and export PREFECT_API_URL=http://127.0.0.1:4200/api"
+            )
+        artifact = params.register_.artifact
+        lines = remove_alerts(artifact) if remove else apply(artifact, params.alerts)
+    except TrainflowError as err:
+        raise fail(err) from None
+    typer.echo("\n".join(lines) or f"no alerts for {params.register_.artifact}")
+
+
+@app.command()
 def ui(
     port: Annotated[int, typer.Option(metavar="PORT", help="Port on 127.0.0.1.")] = 4200,
 ) -> None:

@@ -105,7 +105,7 @@ def check(params: Params, repo: Path) -> Fingerprint | None:
     if before is None:
         return None
     payload = {"source": source, "previous": before, **asdict(found)}
-    summary = f"{source}: {found.files} files, {found.bytes} bytes"
+    summary = f"{source}: {found.files} file{'s' * (found.files != 1)}, {found.bytes} bytes"
     events.emit(events.DATA_ARRIVED, params, repo, payload | {"summary": summary})
     return found
 

@@ -56,10 +56,22 @@ def resource(params: Params, repo: Path) -> dict[str, str]:
 
 
 def emit(name: str, params: Params, repo: Path, payload: dict) -> None:
-    """Send one event (nothing happens when Prefect has no API to send it to)."""
+    """Send one event (nothing happens when Prefect has no API to send it to); one over the
+    server's size limit goes with its `summary` only, never failing the run."""
     from prefect.events import emit_event
+    from prefect.exceptions import EventTooLarge
 
-    emit_event(name, resource=resource(params, repo), payload=payload)
+    about = resource(params, repo)
+    try:
+        emit_event(name, resource=about, payload=payload)
+    except EventTooLarge:
+        emit_event(
+            name, resource=about, payload={"summary": payload.get("summary", ""), "cut": True}
+        )
+
+
+def number(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, int | float) else str(value)
 
 
 def listing(items: list[str]) -> str:
@@ -111,7 +123,8 @@ def gate_refused(params: Params, repo: Path, gate: dict) -> None:
     failed = [check for check in gate["checks"] if not check["passed"]]
     words = listing(
         [
-            f"{c['check']}: {c['metric']} {c['value']:.4g} needs {c['op']} {c['threshold']:.4g}"
+            f"{c['check']}: {c['metric']} {number(c['value'])} needs {c['op']} "
+            f"{number(c['threshold'])}"
             for c in failed
         ]
     )

@@ -68,6 +68,7 @@ def models_promote(
     workspace: Workspace = Path("."),
 ) -> None:
     """Assign a stage (prod by default) to a version."""
+    from flows.events import promoted_by_hand
     from flows.registry.assign import promote
     from tasks.registry.versions import resolve
 
@@ -76,6 +77,7 @@ def models_promote(
         version = resolve(workspace, name, ref)
         promote(workspace, name, version, to)
         typer.echo(f"{name}@{version} is now in {to}")
+        promoted_by_hand(workspace, version, to)
         publish_if_asked(workspace)
     except TrainflowError as err:
         raise fail(err) from None
@@ -84,12 +86,14 @@ def models_promote(
 @models_app.command("rollback")
 def models_rollback(workspace: Workspace = Path(".")) -> None:
     """Put the previous prod version back in prod."""
+    from flows.events import promoted_by_hand
     from flows.registry.assign import rollback
 
     try:
         name = artifact(workspace)
         current, previous = rollback(workspace, name)
         typer.echo(f"prod: {name}@{current} -> {name}@{previous}")
+        promoted_by_hand(workspace, previous, "prod")
         publish_if_asked(workspace)
     except TrainflowError as err:
         raise fail(err) from None

@@ -529,6 +529,29 @@ class FlowParams(Section):
     )
 
 
+ALERTS = ("failed", "crashed", "refused", "drift", "stale")
+
+
+class AlertsParams(Section):
+    """`trainflow alerts`: Prefect automations that tell a team. No stage reads these."""
+
+    block: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9-]+/[^/]+$",
+        description="The Prefect notification block the alerts are sent through, as "
+        "TYPE/NAME (e.g. slack-webhook/ml-team; `prefect block ls` lists them)",
+    )
+    on: list[Literal[ALERTS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(ALERTS),
+        description="Which alerts to keep: failed (a run failed), crashed (a run crashed), "
+        "refused (the gate refused a challenger), drift (new data drifted), stale (no new "
+        "version for `stale_days`)",
+    )
+    stale_days: float = Field(
+        14, gt=0, description="Days without a new registered version before the stale alert"
+    )
+
+
 MOVED = {
     "train.retries": "flow.train_retries",
     "train.retry_delay_seconds": "flow.retry_delay_seconds",
@@ -558,6 +581,9 @@ class Params(Section):
     )
     flow: FlowParams = Field(
         FlowParams(), description="The Prefect run around the stages (no stage reads these)"
+    )
+    alerts: AlertsParams = Field(
+        AlertsParams(), description="`trainflow alerts`: who is told what (no stage reads these)"
     )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

@@ -35,6 +35,7 @@ from tasks.validate.checks import FULL, Check, failure_lines, to_check
 from tasks.validate.columns import CONSEQUENCE
 from tasks.validate.decisions import Decisions, decide
 from tasks.validate.expectations import LABEL, expectations_for, linked_columns
+from tasks.validate.lean import import_great_expectations
 from tasks.validate.runner import Runner
 from tasks.validate.tally import Tally
 from tasks.validate.timing import Phases, import_in_background, prefetched
@@ -138,7 +139,7 @@ def decided_task(params: Params, tally: Tally, images: bool) -> str:
 
 
 def run(params: Params) -> dict:
-    phases, importing = Phases(), import_in_background("great_expectations")
+    phases, importing = Phases(), import_in_background(import_great_expectations)
     rules, raw = params.validate_, Path(params.paths.raw)
     images = raw_kind(raw) == "image"
     target = LABEL if images else params.data.target

@@ -3,6 +3,8 @@ the training split, so a saved model takes raw strings."""
 
 from __future__ import annotations
 
+import json
+
 import keras
 import numpy as np
 import pandas as pd
@@ -63,3 +65,25 @@ def test_text_is_vectorised_inside_the_saved_model_from_the_training_words(tmp_p
     assert np.isfinite(proba).all()  # an empty text is a vector too
     np.testing.assert_allclose(proba, model_outputs(model, inputs), rtol=1e-6)
     assert not np.allclose(proba[0], proba[3])
+
+
+def test_a_table_whose_only_feature_is_text_prepares_trains_and_predicts(tmp_path, monkeypatch):
+    from flows.predict import predict
+    from tasks import prepare, train
+    from tasks.common.params import validate
+    from tests.texts import reviews
+    from tests.unit.test_validate import write_table
+
+    monkeypatch.chdir(tmp_path)
+    write_table(tmp_path, reviews(300)[["review", "sentiment"]])
+    fast = {"epochs": 4, "tensorboard": False, "text": {"max_tokens": 500, "ngrams": 1}}
+    params = validate({"data": {"target": "sentiment"}, "train": fast})
+    meta = prepare.run(params)
+    assert meta["features"] == {"numeric": [], "categorical": [], "text": ["review"]}
+    reference = json.loads((tmp_path / "data/prepared/reference.json").read_text())
+    assert reference["columns"]["review"]["measure"] == "words"
+    train.run(params)
+    test = pd.read_parquet(tmp_path / "data/prepared/test.parquet")
+    test[["review"]].to_csv(tmp_path / "new.csv", index=False)
+    served = predict(tmp_path / "models/model", tmp_path / "new.csv")
+    assert (served["predicted"] == test["sentiment"]).mean() > 0.75

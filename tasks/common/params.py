@@ -78,6 +78,12 @@ class DataParams(Section):
         description="Columns that look like identifiers (a distinct value in nearly every row), "
         "constant or all missing: exclude (left out, with a warning), fail, or keep",
     )
+    text_columns: list[str] | None = Field(
+        None,
+        description="Table columns of free text (reviews, tickets), vectorised inside the "
+        "model; null: detected from the data (several words per value, mostly distinct); "
+        "[]: none",
+    )
     resize: Literal["crop", "pad", "stretch"] = Field(
         "crop",
         description="How an image of another aspect ratio fits image_size: crop (centre), pad "
@@ -303,6 +309,36 @@ class BackboneParams(Section):
         return weights
 
 
+class TextParams(Section):
+    """Free-text inputs: a Keras TextVectorization layer inside the model, fitted on the
+    training split (vocabulary, and the inverse document frequencies for tf_idf)."""
+
+    max_tokens: int = Field(
+        20_000, ge=2, description="Vocabulary size: the most frequent words and n-grams kept"
+    )
+    ngrams: int = Field(
+        2, ge=1, le=5, description="Word n-grams up to this length are tokens (1: words only)"
+    )
+    output_mode: Literal["tf_idf", "multi_hot", "count", "embedding"] = Field(
+        "tf_idf",
+        description="How a text becomes numbers: tf_idf, multi_hot or count over the "
+        "vocabulary, or embedding (learned word vectors, averaged)",
+    )
+    standardize: Literal["lower_and_strip_punctuation", "lower", "strip_punctuation", "none"] = (
+        Field(
+            "lower_and_strip_punctuation",
+            description="What TextVectorization does to a text before splitting it into words",
+        )
+    )
+    sequence_length: int = Field(
+        200, ge=1, description="embedding: words per text looked at (longer texts are cut)"
+    )
+    embedding_dim: int = Field(64, ge=1, description="embedding: size of each word vector")
+    dropout: float = Field(
+        0.0, ge=0, lt=1, description="Dropout on each text's vector, while training only"
+    )
+
+
 class TrainParams(Section):
     seed: int = Field(42, description="Seeds weight initialisation, shuffling and dropout")
     deterministic: bool = Field(
@@ -391,6 +427,9 @@ class TrainParams(Section):
     )
     cnn: CnnParams = Field(CnnParams(), description="Images without a backbone: the conv network")
     mlp: MlpParams = Field(MlpParams(), description="Tables: the dense network")
+    text: TextParams = Field(
+        TextParams(), description="Text columns: how the model vectorises them"
+    )
 
     @field_validator("class_weight", mode="before")
     @classmethod

@@ -45,7 +45,8 @@ def reference(frame: pd.DataFrame, meta: dict, images: pd.DataFrame | None) -> d
     numbers = problem_of(meta).numeric_target
     numeric = [*types["numeric"], *([target] if numbers else [])]
     categorical = [*types["categorical"], *([] if numbers else [target])]
-    return reference_stats(frame, numeric, categorical, kind="table", target=target)
+    text = types.get("text", [])
+    return reference_stats(frame, numeric, categorical, text, kind="table", target=target)
 
 
 def refuse_failed_validation(reports: str) -> None:

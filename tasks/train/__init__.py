@@ -69,7 +69,7 @@ def build(
         raise ParamsError(
             f"train.backbone.name: {p.backbone.name} is an image backbone; this data is a table"
         )
-    return mlp(stats, signature, output, p.mlp, p.l2)
+    return mlp(stats, signature, output, p.mlp, p.l2, p.text)
 
 
 def monitors(
@@ -132,7 +132,7 @@ def fit(
     seed_everything(p)
     meta = read_json(prepared / "meta.json")
     splits = {name: Split(prepared / f"{name}.parquet", meta) for name in ("train", "val")}
-    stats = table_stats(splits["train"]) if meta["kind"] == "table" else None
+    stats = table_stats(splits["train"], text=p.text) if meta["kind"] == "table" else None
     steady = p.deterministic or bool(placement.task)  # the same data order on every machine
     train, train_cached, why = split_dataset(
         splits["train"], p.batch_size, p.cache_max_mb, p.shuffle_buffer, p.seed, steady

@@ -27,6 +27,7 @@ from tasks.data.layout import raw_kind, table_parts
 from tasks.data.manifest import manifest, manifest_file, write_manifest
 from tasks.data.slabs import table_slabs
 from tasks.data.tables import table_batches, table_rows
+from tasks.data.text import describe as describe_text
 from tasks.problems import choose, problem
 from tasks.validate import datadocs
 from tasks.validate.batches import run_batches
@@ -121,6 +122,7 @@ def report_of(tally: Tally, checks: list[Check], own: Decisions, other: str | No
         "suspect_columns": own.columns["suspect"],
         "excluded_columns": own.columns["excluded"],
         "spellings": own.columns["spellings"],
+        "text_columns": own.columns["text"],
         "duplicates": own.duplicates,
         "drift": own.drift,
         "drift_skipped": other or None,
@@ -171,6 +173,8 @@ def run(params: Params) -> dict:
         raise DataValidationError(f"{params.data.source}: {summary(checks, page)}")
     for line in warnings(own, params.data):
         print(f"validate: warning: {line}")
+    for column, found in own.columns["text"].items():
+        print(f"validate: {describe_text(clip(column, 60), found)}; vectorised inside the model")
     print(f"validate: {len(checks)} checks passed on {tally.rows} rows; Data Docs: {page}")
     print(f"validate: {phases.line()}")
     return report

@@ -230,3 +230,38 @@ def predict(
         except OSError as err:
             raise unwritable(err, out) from None
         typer.echo(f"{len(table)} predictions by {params.register_.artifact}@{version} -> {out}")
+
+
+@models_app.command("serve")
+def models_serve(
+    stage: Annotated[
+        str, typer.Argument(metavar="STAGE", help="The stage to follow (prod, staging).")
+    ] = "prod",
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port on 127.0.0.1.")] = 8501,
+    poll: Annotated[
+        float,
+        typer.Option(metavar="SECONDS", help="How often to check the stage for a newer version."),
+    ] = 10.0,
+    max_body_mb: Annotated[
+        float, typer.Option(metavar="MB", help="Largest request body; a larger one gets a 400.")
+    ] = 16.0,
+    workspace: Workspace = Path("."),
+) -> None:
+    """Serve a stage's model over HTTP in TF Serving's REST shape, following the stage."""
+    from flows.console import quiet_native
+    from flows.serving.app import serve
+    from flows.serving.served import Follower
+    from tasks.common.params import load_params
+
+    try:
+        params = load_params(workspace / "params.yaml")
+        with quiet_native():
+            follower = Follower(workspace.resolve(), params, stage, poll)
+    except TrainflowError as err:
+        raise fail(err) from None
+    name = params.register_.artifact
+    typer.echo(
+        f"serving {name}@{follower.current.version} ({stage}) at "
+        f"http://127.0.0.1:{port}/v1/models/{name} (checks '{stage}' every {poll:g} s)"
+    )
+    serve(follower, name, port, int(max_body_mb * 2**20))

@@ -501,6 +501,13 @@ class GateParams(Section):
         "(McNemar; regression: Wilcoxon on the absolute errors)",
     )
     mcnemar_alpha: float = Field(0.05, gt=0, lt=1, description="Significance level of either test")
+    max_serving_difference: float | None = Field(
+        1e-4,
+        ge=0,
+        description="Infra validation: the exported SavedModel, loaded in a fresh process as a "
+        "server loads it, may differ from the Keras model on the test rows by at most this, "
+        "as |served - keras| / (1 + |keras|); null skips the check",
+    )
 
 
 class EvaluateParams(Section):

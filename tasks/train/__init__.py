@@ -5,7 +5,8 @@ a temp file then renamed, so a killed run never leaves a half-written model behi
 run started again resumes from its last completed epoch (`tasks.train.resume`). Devices,
 precision and XLA come from `tasks.train.devices`, the model and its input pipeline from
 `tasks.model`; a pretrained backbone trains in phases, optionally with class weights
-(`tasks.train.phases`). The model's signature is written next to it (`meta.json`).
+(`tasks.train.phases`). The model's signature is written next to it (`meta.json`), and the
+model as a SavedModel (`saved_model/`, `tasks.model.saved`) for TF Serving.
 reports/train.json holds the run's numbers (a DVC metrics file), reports/train_setup.json how
 it trained.
 """
@@ -27,6 +28,7 @@ from tasks.common.params import Params, TrainParams, load_params
 from tasks.common.signature import signature_of
 from tasks.model.build import TableStats, mlp
 from tasks.model.reader import Split
+from tasks.model.saved import SAVED_MODEL, export_saved_model
 from tasks.model.vision import image_model
 from tasks.problems import KINDS, problem_of
 from tasks.train.callbacks import EpochLog, LiveMetrics, TensorBoardScalars, progress_artifact
@@ -195,6 +197,7 @@ def run(params: Params) -> dict:
     if placement.chief:
         with atomic_dir(params.paths.model) as out:
             fitted.model.save(out / "model.keras")
+            export_saved_model(fitted.model, out / SAVED_MODEL)
             scaling = {"target_scaling": fitted.target} if fitted.target else {}
             write_json(out / "meta.json", meta | {"signature": signature_of(meta)} | scaling)
     shutil.rmtree(backup, ignore_errors=True)

@@ -197,6 +197,13 @@ class TrainParams(Section):
     shuffle_buffer: int = Field(10_000, gt=0)
     tensorboard: bool = True
     backup_dir: str = "models/.backup"
+    backup_every_seconds: float = Field(
+        30,
+        ge=0,
+        description="Least time between two backups of a running training (weights, optimizer "
+        "state, history), taken at an epoch's end and always at a phase's end; a killed "
+        "training resumes from the last one (0: after every epoch)",
+    )
     class_weight: Literal["balanced"] | dict[str, float] | None = None
     loss: Literal["mse", "mae", "huber"] = Field(
         "mse", description="Regression: the loss on the scaled target"

@@ -405,6 +405,13 @@ class TrainParams(Section):
         "models/.backup",
         description="Where training backs itself up so a killed run resumes; removed after success",
     )
+    backup_every_seconds: float = Field(
+        30,
+        ge=0,
+        description="Least time between two backups of a running training (weights, optimizer "
+        "state, history), taken at an epoch's end and always at a phase's end; a killed "
+        "training resumes from the last one (0: after every epoch)",
+    )
     class_weight: Literal["balanced"] | dict[str, float] | None = Field(
         None,
         description="Classification: null, balanced (n / (classes * count)) or {class: weight} "

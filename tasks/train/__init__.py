@@ -2,7 +2,7 @@
 
 The model carries its own preprocessing (fitted on the training split only) and is saved to
 a temp file then renamed, so a killed run never leaves a half-written model behind; a killed
-run started again resumes from its last completed epoch (`tasks.train.resume`). Devices,
+run started again resumes from its last backup (`tasks.train.resume`). Devices,
 precision and XLA come from `tasks.train.devices`, the model and its input pipeline from
 `tasks.model`; a pretrained backbone trains in phases, optionally with class weights
 (`tasks.train.phases`). The model's signature is written next to it (`meta.json`), and the
@@ -80,8 +80,8 @@ def monitors(
     """The stage's callbacks, in the order that matters.
 
     Early stopping and the plateau schedule come first, so the backup records their state of
-    the epoch; the backup comes before the reporters, so an epoch that was logged (or shown in
-    Prefect) is an epoch that was saved. Without `reports` (a non-chief worker) only the log.
+    the epoch; the backup comes before the reporters, which it shows the restored epochs again
+    on a resume. Without `reports` (a non-chief worker) only the log.
     """
     watched: list[keras.callbacks.Callback] = []
     if p.early_stopping_patience:
@@ -102,7 +102,9 @@ def monitors(
     if reports is not None:
         curves = [live_metrics(reports / "train"), *tensorboard(p, reports)]
         reporters += [*curves, *progress_artifact(epochs)]
-    backup_cb = [ResumableBackup(backup, watched, curves)] if backup is not None else []
+    backup_cb = []
+    if backup is not None:
+        backup_cb = [ResumableBackup(backup, watched, curves, p.backup_every_seconds)]
     return [*watched, *backup_cb, *reporters]
 
 
@@ -182,7 +184,8 @@ def run(params: Params) -> dict:
     p, prepared, reports = params.train, Path(params.paths.prepared), Path(params.paths.reports)
     placement = place(p)
     backup = Path(p.backup_dir, placement.task)
-    open_backup(backup, fingerprint(p.model_dump(), prepared))
+    how_often = {"backup_every_seconds"}  # a backup stays valid however often it is taken
+    open_backup(backup, fingerprint(p.model_dump(exclude=how_often), prepared))
     if placement.chief:
         for folder in (reports / "train", reports / "tensorboard"):
             shutil.rmtree(folder, ignore_errors=True)

@@ -84,7 +84,8 @@ def baselines(prepared: Path, log: bool) -> dict[str, float]:
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
     meta = json.loads((prepared / "meta.json").read_text())
-    numeric, text, target = *meta["features"].values(), meta["target"]
+    features, target = meta["features"], meta["target"]
+    numeric, text = features["numeric"], features["categorical"]
     frames = {n: pd.read_parquet(prepared / f"{n}.parquet") for n in ("train", "val", "test")}
     fit = pd.concat([frames["train"], frames["val"]])
     linear = make_column_transformer(

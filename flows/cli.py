@@ -203,6 +203,67 @@ def serve(
     serve_flow(parameters, cron=cron, interval=interval, name=name)
 
 
+def need_server(what: str) -> None:
+    """Events and automations need a Prefect server that outlives the command."""
+    from flows.server import configured_api
+
+    if not configured_api():
+        raise TrainflowError(
+            f"no Prefect server configured: {what} on a server that stays up; start one"
+            " (`trainflow ui`) and export PREFECT_API_URL=http://127.0.0.1:4200/api"
+        )
+
+
+@app.command()
+def alerts(
+    set_: Overrides = None,
+    remove: Annotated[
+        bool, flag("--remove", help="Delete this model's alerts instead of keeping them.")
+    ] = False,
+    workspace: Workspace = Path("."),
+) -> None:
+    """Create or update the Prefect automations of `alerts:` in params.yaml (by name)."""
+    from flows.alerts import apply
+    from flows.alerts import remove as remove_alerts
+    from tasks.common.params import load_params
+
+    quiet_prefect(console=False)
+    try:
+        params = load_params(workspace / "params.yaml", set_ or [])
+        need_server("alerts live")
+        artifact = params.register_.artifact
+        lines = remove_alerts(artifact) if remove else apply(artifact, params.alerts)
+    except TrainflowError as err:
+        raise fail(err) from None
+    typer.echo("\n".join(lines) or f"no alerts for {params.register_.artifact}")
+
+
+@app.command()
+def watch(
+    interval: Annotated[
+        float, typer.Option(metavar="SECONDS", help="Seconds between two looks at the source.")
+    ] = 60,
+    set_: Overrides = None,
+    workspace: Workspace = Path("."),
+) -> None:
+    """Watch data.source; send `trainflow.data.arrived` when it changes (runs until stopped)."""
+    from flows.watch import fingerprint
+    from flows.watch import watch as watch_source
+    from tasks.common.params import load_params
+
+    quiet_prefect(console=False)
+    try:
+        params = load_params(workspace / "params.yaml", set_ or [])
+        fingerprint(params.data.source, workspace.resolve())
+        need_server("the events go")
+    except TrainflowError as err:
+        raise fail(err) from None
+    if interval <= 0:
+        raise typer.BadParameter(f"--interval {interval:g}: must be more than 0 seconds")
+    with contextlib.suppress(KeyboardInterrupt):
+        watch_source(params, workspace.resolve(), interval)
+
+
 @app.command()
 def ui(
     port: Annotated[int, typer.Option(metavar="PORT", help="Port on 127.0.0.1.")] = 4200,

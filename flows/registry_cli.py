@@ -68,6 +68,7 @@ def models_promote(
     workspace: Workspace = Path("."),
 ) -> None:
     """Assign a stage (prod by default) to a version."""
+    from flows.events import promoted_by_hand
     from flows.registry.assign import promote
     from tasks.registry.versions import resolve
 
@@ -76,6 +77,7 @@ def models_promote(
         version = resolve(workspace, name, ref)
         promote(workspace, name, version, to)
         typer.echo(f"{name}@{version} is now in {to}")
+        promoted_by_hand(workspace, version, to)
         publish_if_asked(workspace)
     except TrainflowError as err:
         raise fail(err) from None
@@ -84,12 +86,14 @@ def models_promote(
 @models_app.command("rollback")
 def models_rollback(workspace: Workspace = Path(".")) -> None:
     """Put the previous prod version back in prod."""
+    from flows.events import promoted_by_hand
     from flows.registry.assign import rollback
 
     try:
         name = artifact(workspace)
         current, previous = rollback(workspace, name)
         typer.echo(f"prod: {name}@{current} -> {name}@{previous}")
+        promoted_by_hand(workspace, previous, "prod")
         publish_if_asked(workspace)
     except TrainflowError as err:
         raise fail(err) from None
@@ -128,6 +132,17 @@ def models_push(workspace: Workspace = Path(".")) -> None:
         raise fail(err) from None
 
 
+Format = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        metavar="keras|saved_model",
+        help="keras: the model folder (model.keras, meta.json, saved_model/); saved_model: "
+        "TF Serving's layout, DIR/<n>/saved_model.pb (n: v0.2.0 -> 2000).",
+    ),
+]
+
+
 @models_app.command("get")
 def models_get(
     ref: Ref,
@@ -140,27 +155,34 @@ def models_get(
             " a folder holding other files is refused.",
         ),
     ],
+    format_: Format = "keras",
     workspace: Workspace = Path("."),
 ) -> None:
     """Fetch the model files of a version or stage from the DVC cache or remote."""
+    from flows.serving.layout import fetch_saved_model, is_base
     from tasks.common.params import load_params
     from tasks.registry.files import fetch_model, replaceable
     from tasks.registry.versions import resolve
 
-    if not replaceable(out):
+    if format_ not in ("keras", "saved_model"):
+        raise typer.BadParameter("expected keras or saved_model", param_hint="'--format'")
+    fits = is_base(out) if format_ == "saved_model" else replaceable(out)
+    if not fits:
+        what = "numbered model versions" if format_ == "saved_model" else "a model"
         raise typer.BadParameter(
-            f"{out} holds files that are not a model; choose a new or empty folder",
+            f"{out} holds files that are not {what}; choose a new or empty folder",
             param_hint="'--out'",
         )
     try:
         params = load_params(workspace / "params.yaml")
         version = resolve(workspace, params.register_.artifact, ref)
-        fetch_model(workspace, params, version, out, params.register_.dvc_remote)
+        fetch = fetch_saved_model if format_ == "saved_model" else fetch_model
+        written = fetch(workspace, params, version, out, params.register_.dvc_remote)
     except TrainflowError as err:
         raise fail(err) from None
     except OSError as err:
         raise unwritable(err, out) from None
-    typer.echo(f"{params.register_.artifact}@{version} -> {out}")
+    typer.echo(f"{params.register_.artifact}@{version} -> {written}")
 
 
 def unwritable(err: OSError, out: Path) -> typer.BadParameter:
@@ -212,3 +234,38 @@ def predict(
         except OSError as err:
             raise unwritable(err, out) from None
         typer.echo(f"{len(table)} predictions by {params.register_.artifact}@{version} -> {out}")
+
+
+@models_app.command("serve")
+def models_serve(
+    stage: Annotated[
+        str, typer.Argument(metavar="STAGE", help="The stage to follow (prod, staging).")
+    ] = "prod",
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port on 127.0.0.1.")] = 8501,
+    poll: Annotated[
+        float,
+        typer.Option(metavar="SECONDS", help="How often to check the stage for a newer version."),
+    ] = 10.0,
+    max_body_mb: Annotated[
+        float, typer.Option(metavar="MB", help="Largest request body; a larger one gets a 400.")
+    ] = 16.0,
+    workspace: Workspace = Path("."),
+) -> None:
+    """Serve a stage's model over HTTP in TF Serving's REST shape, following the stage."""
+    from flows.console import quiet_native
+    from flows.serving.app import serve
+    from flows.serving.served import Follower
+    from tasks.common.params import load_params
+
+    try:
+        params = load_params(workspace / "params.yaml")
+        with quiet_native():
+            follower = Follower(workspace.resolve(), params, stage, poll)
+    except TrainflowError as err:
+        raise fail(err) from None
+    name = params.register_.artifact
+    typer.echo(
+        f"serving {name}@{follower.current.version} ({stage}) at "
+        f"http://127.0.0.1:{port}/v1/models/{name} (checks '{stage}' every {poll:g} s)"
+    )
+    serve(follower, name, port, int(max_body_mb * 2**20))

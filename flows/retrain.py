@@ -25,6 +25,7 @@ from prefect.runtime import flow_run, task_run
 from prefect.states import State
 from prefect.tasks import exponential_backoff
 
+from flows import events
 from flows.artifacts import (
     publish_evaluation,
     publish_failure,
@@ -147,9 +148,11 @@ def run_stages(params: Params, repo: Path, stages: list[str], force: bool) -> di
             reports = repo / params.paths.reports
             if stage == VALIDATE and (reports / "validation.json").exists():  # not from ingest
                 publish_validation(repo, reports)
+                events.validated(params, repo)
             raise
         if stage == VALIDATE and done[stage] == "ran":
             publish_validation(repo, repo / params.paths.reports)
+            events.validated(params, repo)
     return done
 
 
@@ -160,7 +163,9 @@ def pipeline(params: Params, repo: Path, register_blessed: bool, force: bool) ->
     with opened(repo) as dvc:
         first, *rest = dvc.stages()
         registered = registration_check(params, repo) if register_blessed and not force else None
+        before = events.raw_hash(params, repo)
         stages = run_stages(params, repo, [first], force)
+        events.data_changed(params, repo, before)
         data_md5 = out_hash((repo / "dvc.lock").read_text(), INGEST, params.paths.raw) or "none"
         tag_run(flow_run.id, f"data:{data_md5.removesuffix('.dir')[:12]}")
         if not force and not dvc.stale(rest):
@@ -176,9 +181,11 @@ def pipeline(params: Params, repo: Path, register_blessed: bool, force: bool) ->
     if not gate["blessed"]:
         from tasks.evaluate.gate import refusal
 
+        events.gate_refused(params, repo, gate)
         raise ModelRefused(refusal(gate))
     if register_blessed:
         summary |= register_model(params, str(repo))
+        events.model_registered(params, repo, summary, scores)
         tag_run(flow_run.id, f"{params.register_.artifact}@{summary['version']}")
     return summary
 
@@ -188,6 +195,7 @@ def report_failure(flow, run, state: State) -> None:
     error = state.result(raise_on_failure=False)
     if isinstance(error, BaseException):
         publish_failure(error)
+        events.on_failure(run, error)
 
 
 def where_to_look() -> str:
@@ -229,5 +237,6 @@ def retrain(
             target(repo, params)  # a remote that is not set up fails now, not after training
         outcome = pipeline(params, repo, register_blessed, force)
         if publishing:
-            publish_registry(params, str(repo))
+            with events.publishing(params, repo):
+                publish_registry(params, str(repo))
         return outcome

@@ -27,7 +27,7 @@ class Findings:
 
     @classmethod
     def of(cls, tally: Tally, data: DataParams) -> Findings:
-        groups = {c: spellings(counts) for c, counts in tally.spelled.items() if counts}
+        groups = {c: spellings(counts) for c, counts in tally.spellings().items()}
         return cls(
             suspects=tally.suspects(),
             spellings={c: [describe_spellings(g) for g in gs] for c, gs in groups.items() if gs},

@@ -78,6 +78,12 @@ class DataParams(Section):
         description="Columns that look like identifiers (a distinct value in nearly every row), "
         "constant or all missing: exclude (left out, with a warning), fail, or keep",
     )
+    text_columns: list[str] | None = Field(
+        None,
+        description="Table columns of free text (reviews, tickets), vectorised inside the "
+        "model; null: detected from the data (several words per value, mostly distinct); "
+        "[]: none",
+    )
     resize: Literal["crop", "pad", "stretch"] = Field(
         "crop",
         description="How an image of another aspect ratio fits image_size: crop (centre), pad "
@@ -303,6 +309,36 @@ class BackboneParams(Section):
         return weights
 
 
+class TextParams(Section):
+    """Free-text inputs: a Keras TextVectorization layer inside the model, fitted on the
+    training split (vocabulary, and the inverse document frequencies for tf_idf)."""
+
+    max_tokens: int = Field(
+        20_000, ge=2, description="Vocabulary size: the most frequent words and n-grams kept"
+    )
+    ngrams: int = Field(
+        2, ge=1, le=5, description="Word n-grams up to this length are tokens (1: words only)"
+    )
+    output_mode: Literal["tf_idf", "multi_hot", "count", "embedding"] = Field(
+        "tf_idf",
+        description="How a text becomes numbers: tf_idf, multi_hot or count over the "
+        "vocabulary, or embedding (learned word vectors, averaged)",
+    )
+    standardize: Literal["lower_and_strip_punctuation", "lower", "strip_punctuation", "none"] = (
+        Field(
+            "lower_and_strip_punctuation",
+            description="What TextVectorization does to a text before splitting it into words",
+        )
+    )
+    sequence_length: int = Field(
+        200, ge=1, description="embedding: words per text looked at (longer texts are cut)"
+    )
+    embedding_dim: int = Field(64, ge=1, description="embedding: size of each word vector")
+    dropout: float = Field(
+        0.0, ge=0, lt=1, description="Dropout on each text's vector, while training only"
+    )
+
+
 class TrainParams(Section):
     seed: int = Field(42, description="Seeds weight initialisation, shuffling and dropout")
     deterministic: bool = Field(
@@ -369,6 +405,13 @@ class TrainParams(Section):
         "models/.backup",
         description="Where training backs itself up so a killed run resumes; removed after success",
     )
+    backup_every_seconds: float = Field(
+        30,
+        ge=0,
+        description="Least time between two backups of a running training (weights, optimizer "
+        "state, history), taken at an epoch's end and always at a phase's end; a killed "
+        "training resumes from the last one (0: after every epoch)",
+    )
     class_weight: Literal["balanced"] | dict[str, float] | None = Field(
         None,
         description="Classification: null, balanced (n / (classes * count)) or {class: weight} "
@@ -391,6 +434,9 @@ class TrainParams(Section):
     )
     cnn: CnnParams = Field(CnnParams(), description="Images without a backbone: the conv network")
     mlp: MlpParams = Field(MlpParams(), description="Tables: the dense network")
+    text: TextParams = Field(
+        TextParams(), description="Text columns: how the model vectorises them"
+    )
 
     @field_validator("class_weight", mode="before")
     @classmethod
@@ -462,6 +508,13 @@ class GateParams(Section):
         "(McNemar; regression: Wilcoxon on the absolute errors)",
     )
     mcnemar_alpha: float = Field(0.05, gt=0, lt=1, description="Significance level of either test")
+    max_serving_difference: float | None = Field(
+        1e-4,
+        ge=0,
+        description="Infra validation: the exported SavedModel, loaded in a fresh process as a "
+        "server loads it, may differ from the Keras model on the test rows by at most this, "
+        "as |served - keras| / (1 + |keras|); null skips the check",
+    )
 
 
 class EvaluateParams(Section):
@@ -529,6 +582,29 @@ class FlowParams(Section):
     )
 
 
+ALERTS = ("failed", "crashed", "refused", "drift", "stale")
+
+
+class AlertsParams(Section):
+    """`trainflow alerts`: Prefect automations that tell a team. No stage reads these."""
+
+    block: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9-]+/[^/]+$",
+        description="The Prefect notification block the alerts are sent through, as "
+        "TYPE/NAME (e.g. slack-webhook/ml-team; `prefect block ls` lists them)",
+    )
+    on: list[Literal[ALERTS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(ALERTS),
+        description="Which alerts to keep: failed (a run failed), crashed (a run crashed), "
+        "refused (the gate refused a challenger), drift (new data drifted), stale (no new "
+        "version for `stale_days`)",
+    )
+    stale_days: float = Field(
+        14, gt=0, description="Days without a new registered version before the stale alert"
+    )
+
+
 MOVED = {
     "train.retries": "flow.train_retries",
     "train.retry_delay_seconds": "flow.retry_delay_seconds",
@@ -558,6 +634,9 @@ class Params(Section):
     )
     flow: FlowParams = Field(
         FlowParams(), description="The Prefect run around the stages (no stage reads these)"
+    )
+    alerts: AlertsParams = Field(
+        AlertsParams(), description="`trainflow alerts`: who is told what (no stage reads these)"
     )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

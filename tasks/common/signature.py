@@ -18,7 +18,8 @@ from tasks.common.errors import ParamsError
 
 IMAGE_INPUT = "image"
 NUMERIC, TEXT = "float32", "string"
-FOLDED = {"normalize": "strip+lower"}  # a text input the model trims and lower-cases itself
+FOLDED = {"normalize": "strip+lower"}  # a string input the model trims and lower-cases itself
+FREE_TEXT = {"role": "text"}  # a string input of free text, vectorised (not a category)
 LEGACY_RESIZE = "stretch"  # how images were resized before signatures recorded `resize`
 
 
@@ -62,12 +63,14 @@ def build(meta: dict, names=input_names) -> dict:
         if "resize" in meta:
             spec["resize"] = meta["resize"]
         return about | {"inputs": [spec]}
-    numeric, text = meta["features"]["numeric"], meta["features"]["categorical"]
+    numeric, categorical = meta["features"]["numeric"], meta["features"]["categorical"]
+    text = meta["features"].get("text", [])
     folded = set(meta.get("normalized", {}).get("categories", []))
-    named = names([*numeric, *text])
+    named = names([*numeric, *categorical, *text])
     inputs = [{"column": c, "name": named[c], "dtype": NUMERIC, "shape": [1]} for c in numeric]
-    for column in text:
+    for column in [*categorical, *text]:
         spec = {"column": column, "name": named[column], "dtype": TEXT, "shape": [1]}
+        spec |= FREE_TEXT if column in text else {}
         inputs.append(spec | FOLDED if column in folded else spec)
     return about | {"inputs": inputs}
 
@@ -86,8 +89,18 @@ def numeric_inputs(signature: dict) -> list[dict]:
     return [spec for spec in signature["inputs"] if spec["dtype"] == NUMERIC]
 
 
-def text_inputs(signature: dict) -> list[dict]:
-    return [spec for spec in signature["inputs"] if spec["dtype"] == TEXT]
+def is_free_text(spec: dict) -> bool:
+    return spec.get("role") == FREE_TEXT["role"]
+
+
+def category_inputs(signature: dict) -> list[dict]:
+    """String inputs that are categories (looked up in a vocabulary of values)."""
+    return [s for s in signature["inputs"] if s["dtype"] == TEXT and not is_free_text(s)]
+
+
+def free_text_inputs(signature: dict) -> list[dict]:
+    """String inputs of free text (split into words and vectorised)."""
+    return [spec for spec in signature["inputs"] if is_free_text(spec)]
 
 
 def describe(signature: dict) -> str:
@@ -99,7 +112,9 @@ def describe(signature: dict) -> str:
     if signature["kind"] == "image":
         shape = "x".join(map(str, signature["inputs"][0]["shape"]))
         return f"images {shape} -> {outputs}"
-    return f"a table of {len(signature['inputs'])} columns -> {outputs}"
+    text = len(free_text_inputs(signature))
+    texts = f" ({text} of text)" if text else ""
+    return f"a table of {len(signature['inputs'])} columns{texts} -> {outputs}"
 
 
 def _input_differences(champion: dict, challenger: dict) -> list[str]:
@@ -116,6 +131,12 @@ def _input_differences(champion: dict, challenger: dict) -> list[str]:
             found.append(
                 f"input '{column}': champion {a['dtype']} {a['shape']}, "
                 f"challenger {b['dtype']} {b['shape']}"
+            )
+        elif is_free_text(a) != is_free_text(b):
+            found.append(
+                f"input '{column}': {'free text' if is_free_text(a) else 'a category'} for the "
+                f"champion, {'free text' if is_free_text(b) else 'a category'} for this model "
+                "(data.text_columns)"
             )
         elif {"resize"} <= a.keys() & b.keys() and a["resize"] != b["resize"]:
             found.append(

@@ -4,7 +4,8 @@ Three quiet ways a table spoils a model are decided here, for validate (which re
 prepare (which builds the model's features and labels from them) and `trainflow suite init`
 (which drafts around them), from the same facts counted batch by batch:
 
-- an identifier: a text column, or a whole-number column numbered in sequence or named like
+- an identifier: a string column of single tokens (free text is a feature of its own,
+  `tasks.data.text`), or a whole-number column numbered in sequence or named like
   an id (`id`, `order_id`, `customerId`, `uuid`), holding a distinct value in (nearly) every
   row. A model learns it by heart (train accuracy 1.0), and it means nothing for a new row;
 - a constant column (one value in every row; for numbers missing values count as that value,
@@ -27,6 +28,7 @@ import pandas as pd
 
 from tasks.common.params import DataParams
 from tasks.common.samples import column_hash, is_numeric, row_keys
+from tasks.data.text import TextFacts
 
 ID_SHARE = 0.95  # distinct values per non-missing value from which a column looks like an id
 MIN_ID_ROWS = 20  # with fewer values, every column looks unique
@@ -91,11 +93,14 @@ class ColumnProfile:
     Args:
         total_rows: rows of the whole table (known before reading it), so a column that can
             no longer look like an id stops being hashed early.
+        text_columns: `data.text_columns`: the free-text columns, or None to detect them.
     """
 
-    def __init__(self, total_rows: int) -> None:
+    def __init__(self, total_rows: int, text_columns: list[str] | None = None) -> None:
         self.total_rows = total_rows
+        self.text_columns = text_columns
         self.facts: dict[str, Facts] = {}
+        self.text: dict[str, TextFacts] = {}
 
     def add(self, frame: pd.DataFrame, hashes: dict[str, np.ndarray]) -> None:
         """Count one batch; `hashes` are `column_hash` of the columns to profile."""
@@ -104,6 +109,8 @@ class ColumnProfile:
             values = frame[column]
             missing = values.isna().to_numpy()
             _count(facts, values, missing)
+            if self._may_be_text(column, values):
+                self.text.setdefault(column, TextFacts()).add(values, hashed)
             if facts.seen is None:
                 continue
             if not (facts.numeric and not facts.whole and facts.low < facts.high):
@@ -112,6 +119,21 @@ class ColumnProfile:
                 if self._may_be_suspect(facts):
                     continue
             facts.seen = facts.aligned = None
+
+    def _may_be_text(self, column: str, values: pd.Series) -> bool:
+        if self.text_columns is not None:
+            return column in self.text_columns
+        return not is_numeric(values)
+
+    def texts(self) -> list[str]:
+        """The free-text columns, in the table's column order: named, or detected."""
+        if self.text_columns is not None:
+            return [c for c in self.facts if c in self.text_columns]
+        return [c for c in self.facts if c in self.text and self.text[c].is_text()]
+
+    def text_reports(self) -> dict[str, dict]:
+        """Each text column's blank share and lengths (`TextFacts.report`)."""
+        return {c: self.text[c].report() for c in self.texts() if c in self.text}
 
     def _may_be_suspect(self, facts: Facts) -> bool:
         """False once the column can be neither an id nor constant, whatever comes next."""
@@ -124,9 +146,9 @@ class ColumnProfile:
 
     def suspects(self) -> dict[str, str]:
         """Suspect columns, each with why, in the table's column order."""
-        found = {}
+        found, texts = {}, set(self.texts())
         for column, facts in self.facts.items():
-            reason = _why(column, facts)
+            reason = _why(column, facts, column in texts)
             if reason:
                 found[column] = reason
         return found
@@ -164,7 +186,7 @@ def _whole(numbers: np.ndarray) -> bool:
     return bool(np.all((numbers == np.floor(numbers)) | np.isnan(numbers)))
 
 
-def _why(column: str, facts: Facts) -> str | None:
+def _why(column: str, facts: Facts, text: bool = False) -> str | None:
     if facts.rows and not facts.values:
         return "all missing"
     if facts.seen is None:
@@ -172,7 +194,7 @@ def _why(column: str, facts: Facts) -> str | None:
     distinct = facts.distinct()
     if distinct == 1 and (facts.numeric or not facts.nulls):
         return f"constant: every row holds {facts.example!r}"
-    if facts.values < MIN_ID_ROWS or distinct < ID_SHARE * facts.values:
+    if text or facts.values < MIN_ID_ROWS or distinct < ID_SHARE * facts.values:
         return None
     sequence = facts.whole and facts.high - facts.low + 1 <= 2 * distinct
     if not facts.numeric or (facts.whole and (sequence or id_named(column))):
@@ -180,14 +202,24 @@ def _why(column: str, facts: Facts) -> str | None:
     return None
 
 
-def suspects_of(frame: pd.DataFrame, columns: list[str], slice_rows: int = 100_000) -> dict:
-    """`ColumnProfile.suspects` of a frame in memory, hashed a slice and a column at a time."""
-    profile = ColumnProfile(len(frame))
+def profile_of(
+    frame: pd.DataFrame,
+    columns: list[str],
+    text_columns: list[str] | None = None,
+    slice_rows: int = 100_000,
+) -> ColumnProfile:
+    """The `ColumnProfile` of a frame in memory, hashed a slice and a column at a time."""
+    profile = ColumnProfile(len(frame), text_columns)
     for start in range(0, len(frame), slice_rows):
         part = frame.iloc[start : start + slice_rows]
         for column in columns:
             profile.add(part, {column: column_hash(part[column])})
-    return profile.suspects()
+    return profile
+
+
+def suspects_of(frame: pd.DataFrame, columns: list[str], slice_rows: int = 100_000) -> dict:
+    """`ColumnProfile.suspects` of a frame in memory (free text detected)."""
+    return profile_of(frame, columns, slice_rows=slice_rows).suspects()
 
 
 def features_after(features: list[str], suspects: dict[str, str], policy: str) -> list[str]:

@@ -9,6 +9,8 @@ with every registered version, and validate compares new raw data with the champ
   ~50 training rows each (at most 10 bins), so a small dataset does not look drifted by chance.
 - Categorical columns, labels, image sizes and channels: the L-infinity distance, the largest
   change in the share of any one value (0.1: some value gained or lost 10 percentage points).
+- Free-text columns: PSI on their length in words (`"measure": "words"`): texts that grew
+  much longer or shorter than those the model learned from.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.common.params import DriftParams
+from tasks.data.text import LENGTH, word_counts
 
 QUANTILES = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
 MAX_BINS = 10
@@ -69,12 +72,25 @@ def categorical_reference(values: pd.Series) -> dict:
     return {"type": "categorical", "count": int(counts.sum()), "shares": top}
 
 
+def measured(values: pd.Series, spec: dict) -> pd.Series:
+    """What a reference column compares: the values, or a text's length in words."""
+    if spec.get("measure") == LENGTH:
+        return pd.Series(word_counts(values), index=values.index).where(values.notna())
+    return values
+
+
 def reference_stats(
-    frame: pd.DataFrame, numeric: list[str], categorical: list[str], **meta: object
+    frame: pd.DataFrame,
+    numeric: list[str],
+    categorical: list[str],
+    text: list[str] = (),
+    **meta: object,
 ) -> dict:
     """Statistics of a training split that later raw data is compared with."""
     columns = {c: numeric_reference(frame[c]) for c in numeric}
     columns |= {c: categorical_reference(frame[c]) for c in categorical}
+    length = {"measure": LENGTH}
+    columns |= {c: numeric_reference(measured(frame[c], length)) | length for c in text}
     for name, stats in columns.items():
         stats["null_share"] = round(float(frame[name].isna().mean()), 6) if len(frame) else 0.0
     return {"rows": len(frame), **meta, "columns": columns}
@@ -110,7 +126,8 @@ class DriftCounter:
             if name not in frame.columns:
                 continue
             if spec["type"] == "numeric":
-                self.counts[name] += bin_counts(_numbers(frame[name]), spec["edges"])
+                values = measured(frame[name], spec)
+                self.counts[name] += bin_counts(_numbers(values), spec["edges"])
                 continue
             known = spec["shares"]
             for value, n in frame[name].dropna().astype(str).value_counts().items():
@@ -131,7 +148,7 @@ class DriftCounter:
                 value = psi(spec["shares"], counts) if numeric else linf(spec["shares"], counts)
                 distance = round(value, 4)
             verdict = "missing" if distance is None else "ok" if distance <= threshold else "drift"
-            metric = "psi" if numeric else "linf"
+            metric = ("psi" if numeric else "linf") + (" of words" if spec.get("measure") else "")
             rows.append(
                 {
                     "column": name,

@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Literal
 
 from tasks.common.errors import DataValidationError
+
+if TYPE_CHECKING:  # pandas loads where a table is read: copying photos never pays for it
+    import pandas as pd
 
 Kind = Literal["image", "table"]
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
@@ -32,6 +33,8 @@ def raw_kind(raw: str | os.PathLike[str]) -> Kind:
 def read_table_file(path: str | os.PathLike[str]) -> pd.DataFrame:
     """One CSV or Parquet file. Training (ingest) and serving (`trainflow predict`) both read
     through here, so a CSV's dialect is detected the same way on both sides."""
+    import pandas as pd
+
     path = Path(path)
     if path.suffix.lower() == ".csv":
         from tasks.data.csvfile import read_csv
@@ -64,6 +67,8 @@ def table_sources(raw: str | os.PathLike[str]) -> list[dict]:
 
 
 def read_raw_table(raw: str | os.PathLike[str]) -> pd.DataFrame:
+    import pandas as pd
+
     parts = [pd.read_parquet(part) for part in table_parts(raw)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 

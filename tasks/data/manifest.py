@@ -35,6 +35,7 @@ IMAGE_COLUMNS = [
 IMAGE_NUMERIC = ["intensity"]
 IMAGE_CATEGORICAL = ["size", "channels", "label"]
 MAX_EXAMPLES = 5
+MANIFEST = "manifest.parquet"
 
 
 def image_row(path: Path, root: Path, label: str) -> dict:
@@ -70,6 +71,38 @@ def manifest(images_root: str | os.PathLike[str]) -> pd.DataFrame:
     with ThreadPoolExecutor(workers()) as pool:
         rows = list(pool.map(lambda item: image_row(item[0], root, item[1]), found))
     return pd.DataFrame(rows, columns=IMAGE_COLUMNS)
+
+
+def manifest_file(reports: str | os.PathLike[str]) -> Path:
+    """Where validate keeps the manifest it checked, for prepare (a DVC output of validate)."""
+    return Path(reports) / MANIFEST
+
+
+def write_manifest(images: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """The manifest as Parquet, written to a temp name and renamed (an empty one for a table:
+    DVC wants every output of validate to exist)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    images.reindex(columns=IMAGE_COLUMNS).to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def surveyed(images_root: str | os.PathLike[str], path: str | os.PathLike[str]) -> pd.DataFrame:
+    """The manifest validate wrote at `path`, when it still lists the folder's files (their
+    paths and sizes, no pixels decoded); else the folder surveyed anew (`manifest`).
+
+    So each photo of a data version is decoded for its manifest once, by validate: DVC reruns
+    validate whenever the raw data changes, and a prepare run by hand on other files than
+    validate saw surveys them itself.
+    """
+    root, path = Path(images_root), Path(path)
+    if path.is_file():
+        images = pd.read_parquet(path)
+        listed = [(str(p.relative_to(root)), p.stat().st_size) for p, _ in list_images(root)]
+        if listed == list(zip(images["path"], images["bytes"], strict=True)):
+            return images
+    return manifest(root)
 
 
 def image_view(images: pd.DataFrame) -> pd.DataFrame:

@@ -2,8 +2,9 @@
 
 A refused model is a result, not a crash: the stage succeeds and writes reports/gate.json
 with `blessed: false`; the flow then declines to register it (exit code MODEL_REFUSED).
-The champion is found and scored by `tasks.evaluate.champion`: only when its signature matches,
-and only on the test rows it never trained or validated on. Each row of
+The exported SavedModel must serve what the Keras model predicts (`tasks.evaluate.infra`,
+a gate check). The champion is found and scored by `tasks.evaluate.champion`: only when its
+signature matches, and only on the test rows it never trained or validated on. Each row of
 reports/predictions.csv is named as a person finds it (`tasks.common.samples.prepared_ids`).
 """
 
@@ -20,8 +21,10 @@ from tasks.common.params import EvaluateParams, Params, load_params
 from tasks.common.samples import prepared_ids
 from tasks.evaluate.champion import Champion, champion_of
 from tasks.evaluate.gate import decide, mismatch, slice_checks
+from tasks.evaluate.infra import serving_check
 from tasks.evaluate.slices import slice_metrics
 from tasks.model.inputs import load_splits
+from tasks.model.saved import SAVED_MODEL
 from tasks.problems import KINDS, Problem, problem, problem_of
 
 
@@ -55,8 +58,9 @@ def score(params: Params) -> tuple[dict, dict, pd.DataFrame, dict]:
     meta, test = splits.meta, splits.frames["test"]
     problem = problem_of(meta)
     model = keras.saving.load_model(Path(params.paths.model) / "model.keras", safe_mode=True)
-    y_true = splits.labels("test")
-    outputs = problem.shaped(model_outputs(model, splits.inputs("test")))
+    y_true, inputs = splits.labels("test"), splits.inputs("test")
+    raw = model_outputs(model, inputs)
+    outputs = problem.shaped(raw)
     scores = problem.scores(y_true, outputs, meta)
     slices = params.evaluate.slices
     scores["slices"] = slice_metrics(problem, test, y_true, outputs, meta, slices)
@@ -69,6 +73,9 @@ def score(params: Params) -> tuple[dict, dict, pd.DataFrame, dict]:
         if "champion" in against:  # numbers only (a DVC metrics file); the version: gate.json
             scores["champion"] = {k: v for k, v in against["champion"].items() if k != "version"}
     checks = slice_checks(problem, scores["slices"], slices)
+    if (tolerance := params.evaluate.gate.max_serving_difference) is not None:
+        saved = Path(params.paths.model) / SAVED_MODEL
+        checks.append(serving_check(saved, inputs, raw, tolerance))
     verdict = decide(
         problem, scores, params.evaluate.gate, slices=checks, other_signature=other, **against
     )

@@ -12,6 +12,7 @@ saw is left out of the comparison.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,30 +61,62 @@ class Champion:
 
 
 def champion_of(params: Params, splits: Splits) -> Champion | None:
-    """The champion scored on the test split; None on the first run or when not compared."""
-    import keras
+    """The champion scored on the test split; None on the first run or when not compared.
 
-    from tasks.model.pipeline import model_outputs
-    from tasks.registry.files import fetch_model
+    Its signature and split rule come from its lineage (a `git show`), so a champion of
+    another signature, or one with too few test rows it never saw, is never fetched or loaded.
+    """
     from tasks.registry.versions import champion
 
     repo = Path(".")
+    if not params.evaluate.compare_champion:
+        return None
     version = champion(repo, params.register_.artifact)
-    if version is None or not params.evaluate.compare_champion:
+    if version is None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        folder = fetch_model(repo, params, version, Path(tmp) / "champion")
-        their_meta = read_json(folder / "meta.json")
+        their_meta, folder = recorded_meta(repo, params, version, Path(tmp) / "champion")
         theirs = signature_of(their_meta)
         if found := differences(theirs, splits.signature):
             return Champion(version, differences=found)
         comparison = comparison_rows(repo, params, version, their_meta, splits)
-        model = keras.saving.load_model(folder / "model.keras", safe_mode=True)
-        try:
-            raw = model_outputs(model, splits.inputs("test", theirs))
-        except Exception as err:  # the signature matched, so this is a broken model file
-            raise RegistryError(f"champion {version} cannot score this test split: {err}") from err
+        if comparison.rows.sum() < params.evaluate.min_comparison_rows:
+            return Champion(version, comparison=comparison)
+        folder = folder or fetched(repo, params, version, Path(tmp) / "champion")
+        raw = scored(folder, version, splits, theirs)
     return Champion(version, problem_of(their_meta).shaped(raw), comparison=comparison)
+
+
+def recorded_meta(repo: Path, params: Params, version: str, dest: Path) -> tuple[dict, Path | None]:
+    """The champion's signature and split rule, from its lineage when that records them
+    (no model files read); else from its model's meta.json, fetched into `dest` (returned)."""
+    from tasks.registry.files import registered_file
+
+    text = registered_file(repo, params.register_.artifact, version, "lineage.json")
+    lineage = json.loads(text) if text else {}
+    if lineage.get("signature"):
+        return {"signature": lineage["signature"], "split": lineage.get("split")}, None
+    folder = fetched(repo, params, version, dest)
+    return read_json(folder / "meta.json"), folder
+
+
+def fetched(repo: Path, params: Params, version: str, dest: Path) -> Path:
+    from tasks.registry.files import fetch_model
+
+    return fetch_model(repo, params, version, dest)
+
+
+def scored(folder: Path, version: str, splits: Splits, theirs: dict) -> np.ndarray:
+    """The champion's raw outputs on the test split, from its model files in `folder`."""
+    import keras
+
+    from tasks.model.pipeline import model_outputs
+
+    model = keras.saving.load_model(folder / "model.keras", safe_mode=True)
+    try:
+        return model_outputs(model, splits.inputs("test", theirs))
+    except Exception as err:  # the signature matched, so this is a broken model file
+        raise RegistryError(f"champion {version} cannot score this test split: {err}") from err
 
 
 def comparison_rows(

@@ -126,7 +126,9 @@ def refusal(gate: dict) -> str:
         return "the gate refused the model: " + "\n".join(lines)
     failed = [c for c in gate["checks"] if not c["passed"]]
     lines = [
-        f"{clip(c['check'], 80)}: {c['metric']} {_number(c['value'])} "
+        f"{clip(c['check'], 80)}: {c['error']}"
+        if c.get("error")
+        else f"{clip(c['check'], 80)}: {c['metric']} {_number(c['value'])} "
         f"(needs {c['op']} {_number(c['threshold'])})"
         for c in failed
     ]
@@ -137,7 +139,9 @@ def refusal(gate: dict) -> str:
 
 
 def _number(value: float) -> str:
-    return str(value) if isinstance(value, int) else f"{value:.4f}"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.4f}" if value == 0 or abs(value) >= 1e-3 else f"{value:.2e}"
 
 
 def _too_few_rows(gate: dict) -> str:

@@ -10,23 +10,23 @@ from __future__ import annotations
 import io
 import shutil
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from tasks.common.errors import DataValidationError, ParamsError, stage_entry
 from tasks.common.io import atomic_dir, write_json
 from tasks.common.params import DataParams, Params, load_params
-from tasks.data.csvfile import Dialect
 from tasks.data.layout import SOURCES, TABLE_SUFFIXES, list_images, read_table_file
-from tasks.data.tables import write_part
+
+if TYPE_CHECKING:  # NumPy and pandas load for tables: an ingest of photos (every run) skips them
+    import numpy as np
+    import pandas as pd
 
 BUILTINS = ("sklearn:digits", "sklearn:breast_cancer", "sklearn:diabetes")
-PLAIN_CSV = Dialect("utf-8", ",").describe()
 
 
 def digits_png(pixels: np.ndarray) -> bytes:
     """Encode one 8x8 digit (values 0..16) as an 8-bit grayscale PNG."""
+    import numpy as np
     from PIL import Image
 
     buffer = io.BytesIO()
@@ -47,6 +47,7 @@ def write_digits(out: Path) -> int:
 
 
 def breast_cancer_frame(target: str) -> pd.DataFrame:
+    import pandas as pd
     from sklearn.datasets import load_breast_cancer
 
     bunch = load_breast_cancer(as_frame=True)
@@ -72,6 +73,8 @@ def table_files(source: Path) -> list[Path]:
 
 def write_table(frames: list[pd.DataFrame], out: Path, names: list[str]) -> int:
     """One part per source file, and which file each part came from (the rows' ids)."""
+    from tasks.data.tables import write_part
+
     (out / "table").mkdir(parents=True)
     for index, frame in enumerate(frames):
         write_part(frame, out / "table" / f"part-{index:05d}.parquet")
@@ -88,14 +91,16 @@ def source_name(path: Path, source: Path) -> str:
 def read_tables(files: list[Path]) -> list[pd.DataFrame]:
     """Every source file as a frame; a CSV written other than plain UTF-8 with ',' and '.'
     says how it was read."""
-    frames = []
+    from tasks.data.csvfile import Dialect
+
+    plain, frames = Dialect("utf-8", ",").describe(), []
     for path in files:
         try:
             frame = read_table_file(path)
         except DataValidationError as err:
             raise DataValidationError(f"data.source: {err}") from None
         dialect = frame.attrs.pop("csv_dialect", None)
-        if dialect and dialect != PLAIN_CSV:
+        if dialect and dialect != plain:
             print(f"ingest: {path}: read with {dialect}")
         frames.append(frame)
     return frames

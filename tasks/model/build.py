@@ -3,19 +3,20 @@
 Model code uses Keras 3 APIs only (`keras.ops`, Keras layers) so the image model runs on any
 Keras backend. The tabular model's category lookup (`StringLookup`) needs the TensorFlow backend.
 The exported model takes raw inputs: pixels as decoded by `tasks.data.images.load_image`, or
-table columns as read from CSV/Parquet, named as its signature says (`tasks.common.signature`).
+table columns as read from CSV/Parquet (free text as raw strings, `tasks.model.text`), named
+as its signature says (`tasks.common.signature`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import keras
 from keras import layers, ops
 
-from tasks.common.params import CnnParams, MlpParams, TrainParams
-from tasks.common.signature import IMAGE_INPUT, numeric_inputs, text_inputs
-from tasks.model.text import FoldText
+from tasks.common.params import CnnParams, MlpParams, TextParams, TrainParams
+from tasks.common.signature import IMAGE_INPUT, category_inputs, free_text_inputs, numeric_inputs
+from tasks.model.text import FoldText, text_features
 
 
 @keras.saving.register_keras_serializable(package="trainflow")
@@ -43,6 +44,7 @@ class TableStats:
     mean: list[float]
     std: list[float]
     vocabularies: dict[str, list[str]]
+    texts: dict[str, dict] = field(default_factory=dict)  # `tasks.model.text.fit_text` per column
 
 
 def _regularizer(l2: float):
@@ -100,9 +102,17 @@ def cnn(shape: list[int], output, p: CnnParams, l2: float = 0.0) -> keras.Model:
     return keras.Model(inputs, outputs, name="cnn")
 
 
-def mlp(stats: TableStats, signature: dict, output, p: MlpParams, l2=0.0) -> keras.Model:
-    """MLP over named raw inputs; normalisation and vocabularies come from the training split."""
-    numeric, text = numeric_inputs(signature), text_inputs(signature)
+def mlp(
+    stats: TableStats,
+    signature: dict,
+    output,
+    p: MlpParams,
+    l2: float = 0.0,
+    text_p: TextParams | None = None,
+) -> keras.Model:
+    """MLP over named raw inputs; normalisation, vocabularies and text vectorisation come
+    from the training split."""
+    numeric, text = numeric_inputs(signature), category_inputs(signature)
     inputs = {s["name"]: keras.Input(shape=(1,), name=s["name"]) for s in numeric}
     parts = []
     if numeric:
@@ -115,6 +125,10 @@ def mlp(stats: TableStats, signature: dict, output, p: MlpParams, l2=0.0) -> ker
         vocabulary = stats.vocabularies[spec["column"]] or ["<none>"]
         lookup = layers.StringLookup(vocabulary=vocabulary, output_mode="one_hot")
         parts.append(layers.Reshape((len(vocabulary) + 1,))(lookup(text)))
+    for spec in free_text_inputs(signature):
+        inputs[spec["name"]] = keras.Input(shape=(1,), dtype="string", name=spec["name"])
+        fitted = stats.texts[spec["column"]]
+        parts.append(text_features(inputs[spec["name"]], spec, fitted, text_p or TextParams()))
     x = parts[0] if len(parts) == 1 else layers.Concatenate()(parts)
     outputs = head(x, p.units, p.dropout, output, l2, p.batch_norm)
     return keras.Model(inputs, outputs, name="mlp")

@@ -15,8 +15,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tasks.common.signature import TEXT, signature_of
+from tasks.common.params import TextParams
+from tasks.common.signature import TEXT, free_text_inputs, signature_of
 from tasks.model.build import TableStats
+from tasks.model.text import fit_text
 from tasks.problems import problem_of
 
 MB = 1024 * 1024
@@ -96,8 +98,15 @@ def column_input(column: pa.ChunkedArray, spec: dict) -> np.ndarray:
     return values.astype("float32").reshape(-1, 1)
 
 
-def table_stats(split: Split, rows: int = 65_536) -> TableStats:
-    """Numeric mean and std (NaN ignored) and sorted vocabularies, in one streamed pass.
+def text_values(split: Split, column: str, rows: int = 65_536) -> Iterator[np.ndarray]:
+    """One text column of the split as 1-D string arrays, a batch at a time (missing: "")."""
+    for batch in pq.ParquetFile(split.path).iter_batches(rows, columns=[column]):
+        yield column_input(batch[column], {"dtype": TEXT}).reshape(-1)
+
+
+def table_stats(split: Split, rows: int = 65_536, text: TextParams | None = None) -> TableStats:
+    """Numeric mean and std (NaN ignored) and sorted vocabularies, in one streamed pass; and
+    each free-text column's vectorisation (`tasks.model.text.fit_text`), in one pass each.
 
     Per-batch moments are merged with Chan's formula, so memory stays flat however many rows.
     """
@@ -120,10 +129,15 @@ def table_stats(split: Split, rows: int = 65_536) -> TableStats:
             found = pc.drop_null(batch[column].cast(pa.string()))
             vocabularies[column].update(pc.unique(found).to_pylist())
     std = np.sqrt(m2 / np.maximum(count, 1))
+    texts = {
+        spec["column"]: fit_text(text_values(split, spec["column"], rows), text or TextParams())
+        for spec in free_text_inputs(split.signature)
+    }
     return TableStats(
         mean.tolist(),
         np.where(std > 0, std, 1.0).tolist(),
         {column: sorted(words) for column, words in vocabularies.items()},
+        texts,
     )
 
 

@@ -28,7 +28,7 @@ from tasks.common.splits import SPLITS, assign, rule_of
 from tasks.common.splits import describe as describe_rule
 from tasks.data.drift import reference_stats
 from tasks.data.layout import raw_kind, read_raw_table, table_sources
-from tasks.data.manifest import IMAGE_CATEGORICAL, IMAGE_NUMERIC, image_view
+from tasks.data.manifest import IMAGE_CATEGORICAL, IMAGE_NUMERIC, image_view, manifest_file
 from tasks.prepare.images import image_frame, training_order, write_split
 from tasks.prepare.tables import table_frame
 from tasks.problems import TargetFacts, choose, problem, problem_of
@@ -45,7 +45,8 @@ def reference(frame: pd.DataFrame, meta: dict, images: pd.DataFrame | None) -> d
     numbers = problem_of(meta).numeric_target
     numeric = [*types["numeric"], *([target] if numbers else [])]
     categorical = [*types["categorical"], *([] if numbers else [target])]
-    return reference_stats(frame, numeric, categorical, kind="table", target=target)
+    text = types.get("text", [])
+    return reference_stats(frame, numeric, categorical, text, kind="table", target=target)
 
 
 def refuse_failed_validation(reports: str) -> None:
@@ -73,7 +74,8 @@ def samples(params: Params, raw: Path):
                 "data.task: regression needs a number per image, and an image folder's class "
                 "folders are classes; use data.task: classification (or auto)"
             )
-        frame, meta, images = image_frame(raw / "images", params.data)
+        surveyed_at = manifest_file(params.paths.reports)
+        frame, meta, images = image_frame(raw / "images", params.data, surveyed_at)
         identities = np.array([int(h, 16) for h in images["hash"]], dtype=np.uint64)
         meta |= {"kind": "image", "task": "classification"}
         return frame, meta, identities, "pixels", images

@@ -1,7 +1,8 @@
 """The image side of prepare: split by the manifest, then decode each split as a stream.
 
 The split is decided on the manifest alone (paths, labels, pixel hashes), so no pixels are
-held for it. Each split's files are then decoded by `tasks.data.images.load_images` (threads,
+held for it; validate wrote it (`tasks.data.manifest.surveyed`), so no photo is decoded for it
+again. Each split's files are then decoded by `tasks.data.images.load_images` (threads,
 a chunk at a time) and written a row group at a time, so peak memory follows one row group,
 not the number of photos. The training split is written in a seeded random order: the
 streamed reader shuffles row groups and a window of rows, and must not meet whole classes in a
@@ -22,7 +23,7 @@ from tasks.common.errors import DataValidationError
 from tasks.common.params import DataParams
 from tasks.data.columns import fold
 from tasks.data.images import load_images
-from tasks.data.manifest import manifest
+from tasks.data.manifest import surveyed
 
 LABEL = "label"
 ROW_GROUP_BYTES = 8 * 2**20  # pixels per row group: what writing (and streaming) holds
@@ -30,14 +31,17 @@ SCHEMA = pa.schema([("path", pa.string()), (LABEL, pa.string()), ("pixels", pa.b
 MAX_EXAMPLES = 5
 
 
-def image_frame(images_root: Path, data: DataParams) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
-    """(path, label) of every image, the prepared metadata, and the manifest.
+def image_frame(
+    images_root: Path, data: DataParams, surveyed_at: Path
+) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """(path, label) of every image, the prepared metadata, and the manifest (validate's,
+    read from `surveyed_at`: its pixel hashes decide the splits; `surveyed`).
 
     Raises:
         DataValidationError when a file cannot be decoded (validation names them too; this
         guards a prepare run by hand on data that was never validated).
     """
-    images = manifest(images_root)
+    images = surveyed(images_root, surveyed_at)
     if data.normalize_labels:  # "Cat " and "cat" are one class (validate counts them so too)
         images["label"] = fold(images["label"]).astype(str)
     broken = images.loc[~images["decodable"].astype(bool), "path"].tolist()

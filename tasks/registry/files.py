@@ -52,7 +52,7 @@ def remote_options(repo: Path, remote: str | None = None) -> dict:
 
 
 # What train writes into a model folder: a folder holding only these is a fetched model.
-MODEL_FILES = frozenset({"model.keras", "meta.json"})
+MODEL_FILES = frozenset({"model.keras", "meta.json", "saved_model"})
 
 
 def replaceable(dest: Path) -> bool:

@@ -9,6 +9,7 @@ smuggle a path or an option.
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 from tasks.common.errors import RegistryError
@@ -87,8 +88,19 @@ def resolve(repo: Path, artifact: str, ref: str) -> str:
     return version
 
 
+def any_registered(repo: Path, artifact: str) -> bool:
+    """Whether git holds a version tag of `artifact` (`git tag -l`, milliseconds): before the
+    first registration no stage pays for importing GTO to learn there is no champion."""
+    listed = subprocess.run(
+        ["git", "tag", "--list", f"{artifact}@*"], cwd=repo, capture_output=True, text=True
+    )
+    return listed.returncode != 0 or bool(listed.stdout.strip())
+
+
 def champion(repo: Path, artifact: str) -> str | None:
     """The production version, else the latest registered one; None before the first."""
+    if not any_registered(repo, artifact):
+        return None
     found = versions(repo, artifact)
     return in_stage(repo, artifact, "prod") or (found[-1]["version"] if found else None)
 

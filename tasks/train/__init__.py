@@ -2,10 +2,11 @@
 
 The model carries its own preprocessing (fitted on the training split only) and is saved to
 a temp file then renamed, so a killed run never leaves a half-written model behind; a killed
-run started again resumes from its last completed epoch (`tasks.train.resume`). Devices,
+run started again resumes from its last backup (`tasks.train.resume`). Devices,
 precision and XLA come from `tasks.train.devices`, the model and its input pipeline from
 `tasks.model`; a pretrained backbone trains in phases, optionally with class weights
-(`tasks.train.phases`). The model's signature is written next to it (`meta.json`).
+(`tasks.train.phases`). The model's signature is written next to it (`meta.json`), and the
+model as a SavedModel (`saved_model/`, `tasks.model.saved`) for TF Serving.
 reports/train.json holds the run's numbers (a DVC metrics file), reports/train_setup.json how
 it trained.
 """
@@ -27,6 +28,7 @@ from tasks.common.params import Params, TrainParams, load_params
 from tasks.common.signature import signature_of
 from tasks.model.build import TableStats, mlp
 from tasks.model.reader import Split
+from tasks.model.saved import SAVED_MODEL, export_saved_model
 from tasks.model.vision import image_model
 from tasks.problems import KINDS, problem_of
 from tasks.train.callbacks import EpochLog, LiveMetrics, TensorBoardScalars, progress_artifact
@@ -69,7 +71,7 @@ def build(
         raise ParamsError(
             f"train.backbone.name: {p.backbone.name} is an image backbone; this data is a table"
         )
-    return mlp(stats, signature, output, p.mlp, p.l2)
+    return mlp(stats, signature, output, p.mlp, p.l2, p.text)
 
 
 def monitors(
@@ -78,8 +80,8 @@ def monitors(
     """The stage's callbacks, in the order that matters.
 
     Early stopping and the plateau schedule come first, so the backup records their state of
-    the epoch; the backup comes before the reporters, so an epoch that was logged (or shown in
-    Prefect) is an epoch that was saved. Without `reports` (a non-chief worker) only the log.
+    the epoch; the backup comes before the reporters, which it shows the restored epochs again
+    on a resume. Without `reports` (a non-chief worker) only the log.
     """
     watched: list[keras.callbacks.Callback] = []
     if p.early_stopping_patience:
@@ -100,7 +102,9 @@ def monitors(
     if reports is not None:
         curves = [live_metrics(reports / "train"), *tensorboard(p, reports)]
         reporters += [*curves, *progress_artifact(epochs)]
-    backup_cb = [ResumableBackup(backup, watched, curves)] if backup is not None else []
+    backup_cb = []
+    if backup is not None:
+        backup_cb = [ResumableBackup(backup, watched, curves, p.backup_every_seconds)]
     return [*watched, *backup_cb, *reporters]
 
 
@@ -132,7 +136,7 @@ def fit(
     seed_everything(p)
     meta = read_json(prepared / "meta.json")
     splits = {name: Split(prepared / f"{name}.parquet", meta) for name in ("train", "val")}
-    stats = table_stats(splits["train"]) if meta["kind"] == "table" else None
+    stats = table_stats(splits["train"], text=p.text) if meta["kind"] == "table" else None
     steady = p.deterministic or bool(placement.task)  # the same data order on every machine
     train, train_cached, why = split_dataset(
         splits["train"], p.batch_size, p.cache_max_mb, p.shuffle_buffer, p.seed, steady
@@ -180,7 +184,8 @@ def run(params: Params) -> dict:
     p, prepared, reports = params.train, Path(params.paths.prepared), Path(params.paths.reports)
     placement = place(p)
     backup = Path(p.backup_dir, placement.task)
-    open_backup(backup, fingerprint(p.model_dump(), prepared))
+    how_often = {"backup_every_seconds"}  # a backup stays valid however often it is taken
+    open_backup(backup, fingerprint(p.model_dump(exclude=how_often), prepared))
     if placement.chief:
         for folder in (reports / "train", reports / "tensorboard"):
             shutil.rmtree(folder, ignore_errors=True)
@@ -195,6 +200,7 @@ def run(params: Params) -> dict:
     if placement.chief:
         with atomic_dir(params.paths.model) as out:
             fitted.model.save(out / "model.keras")
+            export_saved_model(fitted.model, out / SAVED_MODEL)
             scaling = {"target_scaling": fitted.target} if fitted.target else {}
             write_json(out / "meta.json", meta | {"signature": signature_of(meta)} | scaling)
     shutil.rmtree(backup, ignore_errors=True)

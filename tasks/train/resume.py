@@ -1,11 +1,17 @@
-"""Resume a killed training from its last completed epoch.
+"""Resume a killed training from its last backup (taken every `train.backup_every_seconds`).
 
-`ResumableBackup` is Keras's `BackupAndRestore` (weights, optimizer state and epoch, saved at
-every epoch end) plus what Keras leaves out: the per-epoch history, the state of early
+`ResumableBackup` is Keras's `BackupAndRestore` (weights, optimizer state and epoch) plus what
+Keras leaves out: the per-epoch history, the state of early
 stopping and of the plateau schedule, and the best weights so far. A resumed run therefore
 ends with the same epochs in its history and stops by the same rules as an uninterrupted one.
 The data order is not restored (like Keras's own backup): later epochs shuffle afresh, so its
 weights are close to, not identical with, those of an uninterrupted run.
+
+A backup is written at the end of an epoch when `train.backup_every_seconds` have passed since
+the last one, and always at the end of a phase: saving weights and optimizer state after every
+short epoch would cost a large share of the training. A killed run re-trains at most that
+much; the epochs it had reported after its last backup are trained and reported again, and the
+curves are rebuilt from the backup's history, so every epoch shows once.
 
 Training in phases (a frozen backbone, then fine-tuning with a new optimizer) keeps each
 later phase's backup in a folder of its own (`phase-2/`), and marks a phase finished with its
@@ -24,6 +30,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import keras
@@ -81,12 +88,23 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
     Place it after EarlyStopping and ReduceLROnPlateau, so it records their state of the
     epoch, and before callbacks that report the epoch, so a reported epoch is a saved one.
     `replay` callbacks are shown the restored epochs' logs again (DVCLive's curves).
+    `every_seconds` is the least time between two backups within a phase (0: every epoch);
+    `clock` tells the time (seconds, monotonic).
     """
 
-    def __init__(self, backup_dir: Path, tracked: list, replay: list):
+    def __init__(
+        self,
+        backup_dir: Path,
+        tracked: list,
+        replay: list,
+        every_seconds: float = 0,
+        clock=time.monotonic,
+    ):
         super().__init__(str(backup_dir), double_checkpoint=True, delete_checkpoint=False)
         self.base = self.root = Path(backup_dir)
         self.tracked, self.replay = tracked, replay
+        self.every_seconds, self.clock = every_seconds, clock
+        self.saved_at = clock()
         self.earlier: list[dict] = []  # epochs of the phases before this one
         self.history: list[dict] = []
         self.resumed_from = 0
@@ -133,6 +151,7 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
             self._resumed()
             self._restore(restored[-1]["state"])
         self._replay()
+        self.saved_at = self.clock()
 
     def _resumed(self) -> None:
         self.resumed_from = len(self.history)
@@ -168,25 +187,38 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         state = [
             {name: _plain(getattr(c, name)) for name in tracked_state(c)} for c in self.tracked
         ]
-        self._save_best(epoch)
         self.history.append({"epoch": epoch, "logs": _plain(logs), "state": state})
         self.shown = len(self.history)  # the callbacks after this one report it live
-        write_json(self.root / STATE, {"history": self.history[len(self.earlier) :]})
-        super().on_epoch_end(epoch, logs)
+        self._current_epoch, self._last_batch_seen = epoch + 1, 0
+        if self._due(epoch):
+            self._save_best()
+            write_json(self.root / STATE, {"history": self.history[len(self.earlier) :]})
+            self._save_model()
+            self.saved_at = self.clock()
 
-    def _save_best(self, epoch: int) -> None:
-        """Keep early stopping's best weights (this best and the previous one) for a resume.
+    def _due(self, epoch: int) -> bool:
+        """A backup now: enough time has passed, or this is the phase's last epoch (its
+        epochs ran out, or early stopping, placed before this callback, just ended it)."""
+        last = epoch + 1 >= (self.params or {}).get("epochs", epoch + 1) or self.model.stop_training
+        return last or self.clock() - self.saved_at >= self.every_seconds
+
+    def _save_best(self) -> None:
+        """Keep early stopping's best weights for a resume: those of this backup's best epoch
+        and of the previous backup's (Keras falls back on it when the latest is torn).
 
         They are the arrays early stopping holds in memory, saved as .npz: far cheaper than a
-        Keras weights file, which matters when an epoch takes a fraction of a second.
+        Keras weights file.
         """
         stops = [c for c in self.tracked if isinstance(c, keras.callbacks.EarlyStopping)]
-        if not stops or stops[0].best_epoch != epoch or stops[0].best_weights is None:
+        if not stops or stops[0].best_weights is None:
+            return
+        path = self._best_path(stops[0].best_epoch)
+        if path.exists():
             return
         tmp = self.base / "best.npz.tmp"
         with tmp.open("wb") as file:
             np.savez(file, *stops[0].best_weights)
-        os.replace(tmp, self._best_path(epoch))
+        os.replace(tmp, path)
         for old in sorted(self.base.glob("best-*.npz"), key=_epoch_of)[:-2]:
             old.unlink()
 

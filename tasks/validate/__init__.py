@@ -1,7 +1,8 @@
 """Validate stage: Great Expectations checks on the raw data, before anything trains on it.
 
 Tables are checked in slabs of at most `validate.batch_mb` megabytes (`tasks.data.slabs`), so
-memory stays bounded; image folders through a manifest (`tasks.data.manifest`). What decides
+memory stays bounded; image folders through a manifest (`tasks.data.manifest`), which it keeps as
+reports/manifest.parquet for prepare. What decides
 the verdict: structural expectations derived from params plus the committed suite
 `validate.suite`; the data's own shape (rows per class, duplicated samples); what quietly
 ruins a model (labels or categories written several ways, suspect columns; `tasks.validate.
@@ -23,9 +24,10 @@ from tasks.common.errors import DataValidationError, stage_entry
 from tasks.common.io import write_json
 from tasks.common.params import DataParams, Params, load_params
 from tasks.data.layout import raw_kind, table_parts
-from tasks.data.manifest import manifest
+from tasks.data.manifest import manifest, manifest_file, write_manifest
 from tasks.data.slabs import table_slabs
 from tasks.data.tables import table_batches, table_rows
+from tasks.data.text import describe as describe_text
 from tasks.problems import choose, problem
 from tasks.validate import datadocs
 from tasks.validate.batches import run_batches
@@ -34,6 +36,7 @@ from tasks.validate.checks import FULL, Check, failure_lines, to_check
 from tasks.validate.columns import CONSEQUENCE
 from tasks.validate.decisions import Decisions, decide
 from tasks.validate.expectations import LABEL, expectations_for, linked_columns
+from tasks.validate.lean import import_great_expectations
 from tasks.validate.runner import Runner
 from tasks.validate.tally import Tally
 from tasks.validate.timing import Phases, import_in_background, prefetched
@@ -65,7 +68,9 @@ def check_raw(
         with phases("own counts"):
             tally(frame, images=True)
         with phases("expectations per batch"):
-            return runner.run(frame, expectations), frame["path"], len(frame), runner
+            results = runner.run(frame, expectations)
+        write_manifest(frame, manifest_file(params.paths.reports))
+        return results, frame["path"], len(frame), runner
 
     def whole(columns: list[str]) -> pd.DataFrame:
         frames = list(table_batches(raw, budget, columns))
@@ -75,6 +80,7 @@ def check_raw(
         tally(frame, first=first)
 
     results = run_batches(batches, expectations, whole, count, runner, phases)
+    write_manifest(pd.DataFrame(), manifest_file(params.paths.reports))  # no images
     return results, None, len(table_parts(raw)), runner
 
 
@@ -116,6 +122,7 @@ def report_of(tally: Tally, checks: list[Check], own: Decisions, other: str | No
         "suspect_columns": own.columns["suspect"],
         "excluded_columns": own.columns["excluded"],
         "spellings": own.columns["spellings"],
+        "text_columns": own.columns["text"],
         "duplicates": own.duplicates,
         "drift": own.drift,
         "drift_skipped": other or None,
@@ -134,7 +141,7 @@ def decided_task(params: Params, tally: Tally, images: bool) -> str:
 
 
 def run(params: Params) -> dict:
-    phases, importing = Phases(), import_in_background("great_expectations")
+    phases, importing = Phases(), import_in_background(import_great_expectations)
     rules, raw = params.validate_, Path(params.paths.raw)
     images = raw_kind(raw) == "image"
     target = LABEL if images else params.data.target
@@ -166,6 +173,8 @@ def run(params: Params) -> dict:
         raise DataValidationError(f"{params.data.source}: {summary(checks, page)}")
     for line in warnings(own, params.data):
         print(f"validate: warning: {line}")
+    for column, found in own.columns["text"].items():
+        print(f"validate: {describe_text(clip(column, 60), found)}; vectorised inside the model")
     print(f"validate: {len(checks)} checks passed on {tally.rows} rows; Data Docs: {page}")
     print(f"validate: {phases.line()}")
     return report

@@ -26,8 +26,7 @@ CONSEQUENCE = {
 def _spelling_table(tally: Tally) -> pd.DataFrame:
     rows = [
         (column, value, value.strip(ASCII_SPACE).lower(), n)
-        for column, counts in tally.spelled.items()
-        if counts
+        for column, counts in tally.spellings().items()
         for value, n in counts.items()
     ]
     return pd.DataFrame(rows, columns=["column", "value", "folded", "rows"])
@@ -52,8 +51,8 @@ def spelling_checks(tally: Tally, data: DataParams, runner: Runner) -> tuple[lis
     )
     [result] = runner.run(table, [expectation])
     checks, found = [], {}
-    for column, counts in tally.spelled.items():
-        groups = spellings(counts) if counts else []
+    for column, counts in tally.spellings().items():
+        groups = spellings(counts)
         if not groups:
             continue
         label = column == tally.target

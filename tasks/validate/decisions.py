@@ -122,5 +122,6 @@ def decide(
             "suspect": tally.suspects(),
             "excluded": tally.excluded(),
             "spellings": variants,
+            "text": {c: r for c, r in tally.texts().items() if c in tally.features()},
         },
     )

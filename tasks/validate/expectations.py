@@ -60,7 +60,8 @@ def expectations_for(params: Params, images: bool) -> tuple[list, str]:
     if images:
         found = structural_expectations(LABEL, rules, None) + image_expectations()
     else:
-        found = structural_expectations(params.data.target, rules, params.data.features)
+        named = [*(params.data.features or []), *(params.data.text_columns or [])]
+        found = structural_expectations(params.data.target, rules, list(dict.fromkeys(named)))
     if rules.suite:
         found += load_suite(rules.suite)
     return unique(found), LABEL if images else params.data.target

@@ -44,7 +44,7 @@ class Tally:
         self.rows = self.null_targets = 0
         self.classes: Counter = Counter()
         self.spelled: dict[str, Counter | None] = {target: Counter()}
-        self.profile = ColumnProfile(total_rows)
+        self.profile = ColumnProfile(total_rows, data.text_columns)
         self.seen: dict[str, None] = {}  # feature columns, in the table's order
         self.keys: list[np.ndarray] = []
         self.labels: list[np.ndarray] = []
@@ -105,6 +105,15 @@ class Tally:
 
     def suspects(self) -> dict[str, str]:
         return self.profile.suspects()
+
+    def texts(self) -> dict[str, dict]:
+        """The free-text feature columns prepare will vectorise, each with its lengths."""
+        return self.profile.text_reports()
+
+    def spellings(self) -> dict[str, Counter]:
+        """Values as written per label or category column (free text is not compared)."""
+        texts = set(self.profile.texts())
+        return {c: n for c, n in self.spelled.items() if n and c not in texts}
 
     def excluded(self) -> list[str]:
         """Suspect columns left out of the features (`data.suspect_columns: exclude`)."""

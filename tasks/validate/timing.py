@@ -8,10 +8,9 @@ says how long each phase took (`python -m bench.validate_scale` prints the same 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -40,9 +39,9 @@ class Phases:
         return f"{total:.2f} s ({parts})"
 
 
-def import_in_background(module: str) -> threading.Thread:
-    """Start importing `module` in a thread; joining it (or importing it) waits for the end."""
-    thread = threading.Thread(target=importlib.import_module, args=(module,), daemon=True)
+def import_in_background(importer: Callable[[], object]) -> threading.Thread:
+    """Start an import (`importer`) in a thread; joining it (or importing it) waits for it."""
+    thread = threading.Thread(target=importer, daemon=True)
     thread.start()
     return thread
 

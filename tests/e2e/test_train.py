@@ -61,8 +61,17 @@ def tensorboard_steps(events: Path, tag: str) -> list[int]:
     return [event.step for event in found for value in event.summary.value if value.tag == tag]
 
 
-def test_killed_training_resumes_from_its_last_epoch(tmp_path: Path):
-    folder = workspace(tmp_path, (4000, 300, 100), epochs=5, early_stopping_patience=0)
+@pytest.mark.parametrize("every_seconds", [0, 3600], ids=["every-epoch", "not-yet-due"])
+def test_killed_training_resumes_from_its_last_backup(tmp_path: Path, every_seconds: float):
+    """Backups every epoch resume after the last logged one; a backup not yet due (the
+    default bounds them in time) resumes from the start: both show every epoch once."""
+    folder = workspace(
+        tmp_path,
+        (4000, 300, 100),
+        epochs=5,
+        early_stopping_patience=0,
+        backup_every_seconds=every_seconds,
+    )
     process = subprocess.Popen(
         [sys.executable, "-m", "tasks.train"],
         cwd=folder,
@@ -79,17 +88,18 @@ def test_killed_training_resumes_from_its_last_epoch(tmp_path: Path):
     assert process.wait() == -signal.SIGKILL and before[-1] < 5
     models = folder / "models"
     assert sorted(p.name for p in models.iterdir()) == [".backup"]  # no model, no temp dir
-
     resumed = train(folder)
-    done = before[-1]
-    assert f"train: resuming from epoch {done} " in resumed.stdout
+    done = before[-1] if every_seconds == 0 else 0
+    assert ("train: resuming from epoch" in resumed.stdout) == bool(done)
     assert epochs_logged(resumed.stdout) == list(range(done + 1, 6))
     report = json.loads((folder / "reports/train.json").read_text())
     assert report["epochs_run"] == 5 and report["resumed_from_epoch"] == done
-    curve = (folder / "reports/train/plots/metrics/eval/loss.tsv").read_text().splitlines()
-    assert len(curve) == 1 + 5  # DVCLive's curve has every epoch, not just the resumed ones
+    curve = folder / "reports/train/plots/metrics/eval/loss.tsv"
+    header, *rows = [line.split("\t") for line in curve.read_text().splitlines()]
+    steps = [row[header.index("step")] for row in rows]
+    assert steps == ["0", "1", "2", "3", "4"]  # DVCLive: every epoch once, not just the resumed
     (events,) = (folder / "reports/tensorboard/validation").glob("events.out.tfevents.*")
-    assert len(tensorboard_steps(events, "epoch_loss")) == 5
+    assert tensorboard_steps(events, "epoch_loss") == [0, 1, 2, 3, 4]
     assert sorted(p.name for p in models.iterdir()) == ["model"]  # backup gone after success
     model = keras.saving.load_model(models / "model/model.keras", safe_mode=True)
     assert model.output_shape == (None, 10)

@@ -1,4 +1,5 @@
-"""Suspect columns and spellings, decided the same however the table is cut into batches."""
+"""Suspect columns, free text and spellings, decided the same however the table is cut into
+batches."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ from tasks.data.columns import (
     describe_spellings,
     features_after,
     fold,
+    profile_of,
     spellings,
     suspects_of,
 )
+from tasks.data.text import word_counts
+from tests.texts import reviews
 
 ROWS = 400
 RNG = np.random.default_rng(7)
@@ -104,3 +108,61 @@ def test_fold_trims_and_lowers_and_keeps_missing():
     folded = fold(pd.Series([" Cat", "CAT\t", None, "Straße"], dtype=object))
     assert folded.tolist()[:2] == ["cat", "cat"] and folded.isna().tolist()[2]
     assert folded.tolist()[3] == "straße"
+
+
+def texts_table(rows: int = ROWS) -> pd.DataFrame:
+    """Free text beside the things that must stay what they are."""
+    frame = reviews(rows, seed=3)
+    frame["ticket"] = [f"T-{RNG.integers(10**9)}" for _ in range(rows)]
+    frame["distance"] = RNG.choice(["less than 10 km", "10 to 50 km", "more than 50 km"], rows)
+    frame["name"] = [
+        f"{RNG.choice(['Ann', 'Bo', 'Cy'])} {RNG.integers(10**6)}" for _ in range(rows)
+    ]
+    return frame
+
+
+def test_multi_word_distinct_values_are_text_and_single_tokens_stay_identifiers():
+    frame = texts_table()
+    profile = profile_of(frame, list(frame.columns))
+    assert profile.texts() == ["review"]
+    # a UUID, a code and a two-word name are one value per row, but not text: still ids
+    assert set(profile.suspects()) == {"order_id", "ticket", "name"}
+    assert "distance" not in profile.suspects()  # multi-word values that repeat: a category
+
+
+def test_text_columns_name_the_text_and_an_empty_list_turns_detection_off():
+    frame = texts_table()
+    named = profile_of(frame, list(frame.columns), text_columns=["review", "distance"])
+    assert named.texts() == ["review", "distance"]
+    off = profile_of(frame, list(frame.columns), text_columns=[])
+    assert off.texts() == []
+    assert off.suspects()["review"].startswith("looks like an identifier")
+
+
+@pytest.mark.parametrize("batch", [1, 37, ROWS])
+def test_text_is_decided_and_measured_alike_in_any_batches(batch):
+    frame = texts_table()
+    whole = profile_of(frame, list(frame.columns))
+    cut = profile_of(frame, list(frame.columns), slice_rows=batch)
+    assert cut.texts() == whole.texts() and cut.text_reports() == whole.text_reports()
+
+
+def test_a_text_report_gives_the_empty_share_and_lengths_in_words():
+    values = pd.Series(["one two three", "a b c d e f", None, "   ", "x y z w"] * 10)
+    frame = pd.DataFrame({"note": values, "n": range(50)})
+    [report] = profile_of(frame, ["note"], text_columns=["note"]).text_reports().values()
+    assert report["empty_share"] == 0.4
+    assert report["words"] | {"mean": 0} == {
+        "min": 3,
+        "p5": 3,
+        "p50": 4,
+        "p95": 6,
+        "max": 6,
+        "mean": 0,
+    }
+    assert word_counts(pd.Series(["  two  words ", "", None, "tab\tand\nline"])).tolist() == [
+        2,
+        0,
+        0,
+        3,
+    ]

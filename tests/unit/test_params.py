@@ -100,7 +100,17 @@ def test_write_overrides_changes_only_the_overridden_lines():
     ]
 
 
-SECTIONS = {"paths", "data", "validate", "prepare", "train", "evaluate", "register", "flow"}
+SECTIONS = {
+    "paths",
+    "data",
+    "validate",
+    "prepare",
+    "train",
+    "evaluate",
+    "register",
+    "flow",
+    "alerts",
+}
 
 
 def test_defaults_cover_every_section():

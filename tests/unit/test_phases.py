@@ -109,7 +109,7 @@ def test_fine_tuning_trains_only_the_top_layers_and_keeps_batch_norm(photos, tin
 
 
 def test_a_run_killed_while_fine_tuning_resumes_there(photos, tiny, tmp_path, capsys):
-    p = two_phases(tiny, backup_dir=str(tmp_path / "backup"))
+    p = two_phases(tiny, backup_dir=str(tmp_path / "backup"), backup_every_seconds=0)
     rows = Split(photos / "train.parquet", read_json(photos / "meta.json")).rows
     with pytest.raises(RuntimeError, match="killed"):
         fit(photos, p, place(p), [*monitors(p, rows, None, tmp_path / "backup"), Interrupt(3)])

@@ -15,7 +15,9 @@ from tasks.common.errors import DataValidationError
 from tasks.common.params import Params, PrepareParams, validate
 from tasks.common.samples import ROW, row_hashes
 from tasks.common.splits import SPLITS, assign
+from tasks.data import manifest as manifest_module
 from tasks.data.images import load_image
+from tasks.data.manifest import manifest, manifest_file, write_manifest
 from tasks.prepare import images
 from tests.photos import photo_folder
 from tests.unit.test_validate import clean_table, params_for, write_images, write_table
@@ -209,3 +211,34 @@ def test_an_unreadable_photo_stops_prepare_naming_it(tmp_path, monkeypatch):
     with pytest.raises(DataValidationError, match=r"not readable images, e.g. \['dots/zz.jpg'\]"):
         prepare.run(photo_params())
     assert not (tmp_path / "data/prepared").exists()
+
+
+def test_photos_are_split_by_the_manifest_validate_wrote_without_decoding_it_again(
+    tmp_path, monkeypatch
+):
+    photo_folder(tmp_path / "data/raw/images", per_class=10)
+    monkeypatch.chdir(tmp_path)
+    params = photo_params()
+    surveyed = manifest(tmp_path / "data/raw/images")
+    write_manifest(surveyed, manifest_file(params.paths.reports))
+    fresh = prepare.run(params)
+
+    def no_decoding(*args: object) -> None:
+        raise AssertionError("prepare decoded a photo for its manifest")
+
+    monkeypatch.setattr(manifest_module, "image_row", no_decoding)
+    assert prepare.run(params)["rows"] == fresh["rows"]
+
+
+def test_a_manifest_of_other_files_than_the_folder_holds_is_surveyed_anew(tmp_path, monkeypatch):
+    folder = tmp_path / "data/raw/images"
+    photo_folder(folder, per_class=10)
+    monkeypatch.chdir(tmp_path)
+    params = photo_params()
+    surveyed = manifest(folder)
+    write_manifest(surveyed, manifest_file(params.paths.reports))
+    copied = folder / surveyed["path"][0]
+    (copied.parent / f"copy{copied.suffix}").write_bytes(copied.read_bytes())
+    meta = prepare.run(params)
+    assert sum(meta["rows"].values()) == 31
+    assert meta["duplicate_samples"] == 1  # the copy was decoded: its pixels are a duplicate

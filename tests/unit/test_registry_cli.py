@@ -45,3 +45,20 @@ def test_predict_names_a_missing_input(tmp_path):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "new-images.csv" in done.stderr and "does not exist" in done.stderr
+
+
+def test_models_get_saved_model_names_a_version_that_has_none(tmp_path):
+    team = make_team(tmp_path)
+    train_and_register(team.repo, seed=1)
+    base = tmp_path / "serving"
+    command = [str(BIN / "trainflow"), "models", "get", "v0.1.0", "--format", "saved_model"]
+    done = run([*command, "--out", str(base), "--workspace", str(team.repo)], team.repo, WIDE)
+    assert done.returncode == 7, done.stderr
+    assert "models/model/saved_model not found" in done.stderr
+    assert "registered before SavedModels were exported" in done.stderr
+    assert not base.exists() or not list(base.iterdir())
+    (base / "notes.txt").parent.mkdir(exist_ok=True)
+    (base / "notes.txt").write_text("mine")
+    refused = run([*command, "--out", str(base), "--workspace", str(team.repo)], team.repo, WIDE)
+    assert refused.returncode == 2
+    assert "holds files that are not numbered model versions" in refused.stderr

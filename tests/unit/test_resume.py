@@ -97,6 +97,53 @@ def test_a_finished_backup_keeps_only_two_best_weight_files(tmp_path):
     assert sorted(p.name for p in backup.glob("best-*")) == ["best-2.npz", "best-3.npz"]
 
 
+class Clock:
+    """A clock that advances `step` seconds at every reading."""
+
+    def __init__(self, step: float):
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_backups_are_bounded_in_time_and_the_resume_shows_every_epoch_once(tmp_path, capsys):
+    backup = tmp_path / "backup"
+    model, (stop, plateau), clock = _model(), _watched(), Clock(1.0)
+    first = ResumableBackup(backup, [stop, plateau], [], every_seconds=2.5, clock=clock)
+    saved = []
+
+    class Saves(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            saved.append(first._saved_epoch())
+
+    with pytest.raises(RuntimeError, match="killed"):
+        _fit(model, [stop, plateau, first, Saves(), Interrupt(5)], epochs=8)
+    # One reading at each epoch's end and one after a backup: the third epoch is backed up.
+    assert saved == [0, 0, 3, 3, 3]
+
+    model, (stop, plateau), replayed = _model(), _watched(), Recorder()
+    resumed = ResumableBackup(backup, [stop, plateau], [replayed], every_seconds=2.5)
+    live = Recorder()
+    history = _fit(model, [stop, plateau, resumed, live], epochs=8)
+    assert "train: resuming from epoch 3" in capsys.readouterr().out
+    assert len(history.history["loss"]) == 5
+    assert [record["epoch"] for record in resumed.history] == list(range(8))
+    assert replayed.epochs + live.epochs == list(range(8))  # each epoch reported once
+    assert resumed._saved_epoch() == 8  # the phase's end is always backed up
+
+
+def test_a_phase_stopped_early_is_backed_up_at_its_last_epoch(tmp_path):
+    backup = tmp_path / "backup"
+    model, (stop, _) = _model(), _watched()
+    stop.patience, stop.min_delta = 1, 10  # no epoch improves: stops after epoch 2
+    resumable = ResumableBackup(backup, [stop], [], every_seconds=3600)
+    history = _fit(model, [stop, resumable], epochs=8)
+    assert len(history.history["loss"]) == 2
+    assert resumable._saved_epoch() == 2
+
+
 def test_open_backup_keeps_a_matching_one_and_discards_another(tmp_path: Path):
     backup = tmp_path / "models" / ".backup"
     assert open_backup(backup, "stamp-a") is False

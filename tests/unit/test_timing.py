@@ -48,3 +48,19 @@ def test_runs_that_skip_validate_never_import_great_expectations():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_great_expectations_is_imported_lean_and_its_statistics_still_work():
+    import subprocess
+
+    code = (
+        "import sys; from tasks.validate.lean import import_great_expectations as imp; imp(); "
+        "lean = [n for n in ('scipy.spatial', 'sqlalchemy', 'boto3') if n in sys.modules]; "
+        "import sqlalchemy, great_expectations.expectations as gxe, pandas as pd; "
+        "from tasks.validate.runner import Runner; "
+        "e = gxe.ExpectColumnKLDivergenceToBeLessThan(column='x', threshold=0.5, "
+        "partition_object={'values': [1, 2], 'weights': [0.5, 0.5]}); "
+        "(r,) = Runner().run(pd.DataFrame({'x': [1, 2] * 50}), [e]); print(lean, r.success)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "[] True", done.stderr[-2000:]

@@ -74,6 +74,7 @@ FAKE_VALIDATE = """import json, sys
 from pathlib import Path
 Path("reports").mkdir(exist_ok=True)
 Path("reports/validation.json").write_text(json.dumps({"success": SUCCESS}))
+Path("reports/manifest.parquet").write_bytes(b"")  # validate's cached output: no images
 if not SUCCESS:
     print("trainflow: stage 'validate' failed: 1 of 1 data checks failed", file=sys.stderr)
     sys.exit(4)

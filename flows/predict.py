@@ -1,6 +1,9 @@
 """Batch prediction with a registered model on raw input, exactly as evaluate scores it.
 
-The model carries its preprocessing, and images go through the same `load_image` as in
+Input streams: a table is read a chunk of rows at a time (Parquet row groups, CSV chunks), a
+folder a batch of images at a time (decoded in threads), each predicted and handed on before
+the next is read, so memory stays flat however large the input. The model carries its
+preprocessing, and images go through the same `load_image` as in
 prepare (with the resize the model's signature records), so a registered model's predictions
 on raw rows equal the evaluate stage's. The input is checked against the model's signature
 first: a missing or mistyped column is named.
@@ -8,6 +11,7 @@ first: a missing or mistyped column is named.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,22 +23,13 @@ from tasks.common.io import read_json
 from tasks.common.samples import key_ids, source_ids
 from tasks.common.signature import describe, image_resize, numeric_inputs, signature_of
 from tasks.data.images import load_images
-from tasks.data.layout import TABLE_SUFFIXES, image_files, read_table_file
+from tasks.data.layout import TABLE_SUFFIXES, image_files, table_chunks
 from tasks.model.inputs import table_inputs
 from tasks.problems import problem_of
 
 MAX_EXAMPLES = 3
-
-
-def read_images(source: Path, signature: dict) -> tuple[pd.Series, np.ndarray]:
-    """Every image of a folder (or one file), decoded and resized as in prepare."""
-    files = image_files(source) if source.is_dir() else [source]
-    if not files:
-        raise DataValidationError(f"{source}: no images found")
-    height, width, channels = signature["inputs"][0]["shape"]
-    pixels = load_images(files, (height, width), channels, image_resize(signature))
-    ids = pd.Series([str(p.relative_to(source)) if source.is_dir() else p.name for p in files])
-    return ids, np.stack(list(pixels))
+CHUNK_ROWS = 8192  # rows (or images) read, decoded and predicted together
+Batch = tuple[pd.Series, object, pd.Series | None]
 
 
 def mistyped(frame: pd.DataFrame, signature: dict) -> list[str]:
@@ -68,33 +63,51 @@ def check_table(frame: pd.DataFrame, signature: dict, source: Path) -> None:
         )
 
 
-def row_ids(frame: pd.DataFrame, meta: dict, source: Path) -> pd.Series:
+def row_ids(frame: pd.DataFrame, meta: dict, source: Path, start: int) -> pd.Series:
     """Each row's id as evaluate names it: its key (`prepare.split_key`) when the input has
-    the key columns, else `file:row` (row 0 is the first after the header)."""
+    the key columns, else `file:row` (row 0 is the first after the header; `start` is the
+    chunk's first row)."""
     key = (meta.get("split") or {}).get("key")
     if key and set(key) <= set(frame.columns):
         return key_ids(frame, key)
-    return source_ids(np.arange(len(frame)), [{"file": source.name, "rows": len(frame)}])
+    stop = start + len(frame)
+    return source_ids(np.arange(start, stop), [{"file": source.name, "rows": stop}])
 
 
-def read_input(source: Path, meta: dict) -> tuple[pd.Series, object, pd.Series | None]:
-    """(ids, model inputs, known labels or None) for a table file or an image folder."""
-    signature = signature_of(meta)
-    if signature["kind"] == "image":
-        ids, pixels = read_images(source, signature)
-        return ids, pixels, None
+def table_batches(source: Path, meta: dict, rows: int) -> Iterator[Batch]:
+    """(ids, model inputs, known labels or None) per chunk of a CSV or Parquet file."""
     if source.suffix.lower() not in TABLE_SUFFIXES:
         raise ParamsError(f"{source}: expected a CSV or Parquet file for a tabular model")
-    frame = read_table_file(source)
-    check_table(frame, signature, source)
-    target = signature["target"]
-    labels = frame[target] if target in frame.columns else None
-    return row_ids(frame, meta, source), table_inputs(frame, signature), labels
+    signature, target, start = signature_of(meta), meta["target"], 0
+    for frame in table_chunks(source, rows):
+        frame.index = pd.RangeIndex(start, start + len(frame))  # error messages name the row
+        check_table(frame, signature, source)
+        labels = frame[target] if target in frame.columns else None
+        yield row_ids(frame, meta, source, start), table_inputs(frame, signature), labels
+        start += len(frame)
 
 
-def predict(model_dir: Path, source: Path) -> pd.DataFrame:
-    """Predictions for every input row or image: the class and its probabilities, or the
-    number (`tasks.problems`), with the actual target when the input has it."""
+def image_batches(source: Path, meta: dict, rows: int) -> Iterator[Batch]:
+    """(ids, pixels, None) per batch of a folder's images (or one file), decoded in threads
+    as prepare decodes them."""
+    files = image_files(source) if source.is_dir() else [source]
+    if not files:
+        raise DataValidationError(f"{source}: no images found")
+    signature = signature_of(meta)
+    height, width, channels = signature["inputs"][0]["shape"]
+    pixels = load_images(files, (height, width), channels, image_resize(signature))
+    for start in range(0, len(files), rows):
+        chunk = files[start : start + rows]
+        names = [str(p.relative_to(source)) if source.is_dir() else p.name for p in chunk]
+        yield pd.Series(names), np.stack([next(pixels) for _ in chunk]), None
+
+
+def predict_batches(
+    model_dir: Path, source: Path, rows: int = CHUNK_ROWS
+) -> Iterator[pd.DataFrame]:
+    """Predictions for every input row or image, a chunk at a time: the class and its
+    probabilities, or the number (`tasks.problems`), with the actual target when the input
+    has it. Memory holds one chunk of input (and one being decoded), however large it is."""
     import keras
 
     import tasks.model.build  # noqa: F401  (registers the custom layers for safe-mode loading)
@@ -102,9 +115,65 @@ def predict(model_dir: Path, source: Path) -> pd.DataFrame:
 
     meta = read_json(model_dir / "meta.json")
     problem = problem_of(meta)
-    ids, inputs, labels = read_input(source, meta)
-    model = keras.saving.load_model(model_dir / "model.keras", safe_mode=True)
-    table = problem.predictions(ids, None, problem.shaped(model_outputs(model, inputs)), meta)
-    if labels is not None:
-        table.insert(1, "actual", problem.encode(labels, meta["target"]).to_numpy())
-    return table
+    batches = image_batches if meta["kind"] == "image" else table_batches
+    model = None
+    for ids, inputs, labels in batches(source, meta, rows):
+        if not len(ids):
+            continue
+        if model is None:
+            model = keras.saving.load_model(model_dir / "model.keras", safe_mode=True)
+        outputs = problem.shaped(model_outputs(model, inputs))
+        table = problem.predictions(ids, None, outputs, meta)
+        if labels is not None:
+            table.insert(1, "actual", problem.encode(labels, meta["target"]).to_numpy())
+        yield table
+    if model is None:
+        raise DataValidationError(f"{source}: no rows to predict")
+
+
+def predict(model_dir: Path, source: Path) -> pd.DataFrame:
+    """Every prediction in one frame (`predict_batches`), for inputs that fit in memory."""
+    return pd.concat(list(predict_batches(model_dir, source)), ignore_index=True)
+
+
+class PredictionsFile:
+    """Predictions written a chunk at a time: CSV, or Parquet by the suffix (.parquet, .pq).
+
+    The chunks go to a hidden file beside `path`, which replaces it only once every chunk is
+    written (`close`); `discard` removes it, so a failed run leaves the last good file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.partial = path.with_name(f".{path.name}.partial")
+        self.parquet = path.suffix.lower() in (".parquet", ".pq")
+        self.rows = 0
+        self._writer = None
+
+    def write(self, table: pd.DataFrame) -> None:
+        if self.parquet:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            batch = pa.Table.from_pandas(table, preserve_index=False)
+            if self._writer is None:
+                self._writer = pq.ParquetWriter(self.partial, batch.schema)
+            self._writer.write_table(batch.cast(self._writer.schema))
+        else:
+            table.to_csv(
+                self.partial, index=False, header=not self.rows, mode="a" if self.rows else "w"
+            )
+        self.rows += len(table)
+
+    def close(self) -> None:
+        self._close_writer()
+        self.partial.replace(self.path)
+
+    def discard(self) -> None:
+        self._close_writer()
+        self.partial.unlink(missing_ok=True)
+
+    def _close_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

@@ -203,18 +203,33 @@ def predict(
         str, typer.Option("--model", metavar="VERSION|STAGE", help="Version or stage.")
     ] = "prod",
     out: Annotated[
-        Path | None, typer.Option("--out", metavar="FILE", help="CSV to write (default stdout).")
+        Path | None,
+        typer.Option("--out", metavar="FILE", help="CSV or .parquet to write (default stdout)."),
     ] = None,
     workspace: Workspace = Path("."),
 ) -> None:
-    """Batch prediction with a registered model: labels and class probabilities."""
+    """Batch prediction with a registered model: labels and class probabilities.
+
+    The input is read, predicted and written a chunk at a time, so memory stays flat however
+    large it is; --out (CSV, or Parquet by its suffix) replaces FILE only once complete.
+    """
     import tempfile
 
     from flows.console import quiet_native
-    from flows.predict import predict as run_predict
+    from flows.predict import PredictionsFile, predict_batches
     from tasks.common.params import load_params
     from tasks.registry.files import fetch_model
     from tasks.registry.versions import resolve
+
+    written = PredictionsFile(out) if out is not None else None
+    rows = 0
+
+    def keep(step, *args) -> None:
+        """A write to --out; a failed one is a usage error naming the path."""
+        try:
+            step(*args)
+        except OSError as err:
+            raise unwritable(err, out) from None
 
     try:
         params = load_params(workspace / "params.yaml")
@@ -223,17 +238,21 @@ def predict(
             folder = fetch_model(
                 workspace, params, version, Path(tmp) / "model", params.register_.dvc_remote
             )
-            table = run_predict(folder, source)
+            for table in predict_batches(folder, source):
+                if written is None:
+                    typer.echo(table.to_csv(index=False, header=not rows).rstrip())
+                else:
+                    keep(written.write, table)
+                rows += len(table)
+        if written is not None:
+            keep(written.close)
     except TrainflowError as err:
         raise fail(err) from None
-    if out is None:
-        typer.echo(table.to_csv(index=False).rstrip())
-    else:
-        try:
-            table.to_csv(out, index=False)
-        except OSError as err:
-            raise unwritable(err, out) from None
-        typer.echo(f"{len(table)} predictions by {params.register_.artifact}@{version} -> {out}")
+    finally:
+        if written is not None:
+            written.discard()
+    if out is not None:
+        typer.echo(f"{rows} predictions by {params.register_.artifact}@{version} -> {out}")
 
 
 @models_app.command("serve")

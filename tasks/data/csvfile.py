@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,14 +151,33 @@ def sniff(path: str | os.PathLike[str]) -> Dialect:
     return Dialect(encoding, separator, *decimal_of(lines, separator))
 
 
-def _read(path: str | os.PathLike[str], dialect: Dialect) -> pd.DataFrame:
+def _read(path: str | os.PathLike[str], dialect: Dialect, chunksize: int | None = None):
     return pd.read_csv(
         path,
         sep=dialect.separator,
         decimal=dialect.decimal,
         thousands=dialect.thousands,
         encoding=dialect.encoding,
+        chunksize=chunksize,
     )
+
+
+def read_csv_chunks(path: str | os.PathLike[str], rows: int) -> Iterator[pd.DataFrame]:
+    """A CSV file `rows` at a time, in the dialect `sniff` finds; parse errors name the file.
+
+    Each chunk's column types are inferred from its own rows, and a model's inputs are cast
+    by the model's signature (`tasks.model.inputs.table_inputs`), so the values it sees are
+    those of a whole read.
+    """
+    dialect = sniff(path)
+    try:
+        with _read(path, dialect, chunksize=rows) as chunks:
+            yield from chunks
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        reason = str(err).strip().splitlines()[-1]
+        raise DataValidationError(
+            f"{path}: cannot be read as CSV ({dialect.describe()}): {reason}"
+        ) from None
 
 
 def read_csv(path: str | os.PathLike[str]) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -44,6 +45,25 @@ def read_table_file(path: str | os.PathLike[str]) -> pd.DataFrame:
 
     try:
         return pd.read_parquet(path)
+    except pa.ArrowException as err:
+        raise DataValidationError(f"{path}: not a readable Parquet file ({err})") from None
+
+
+def table_chunks(path: str | os.PathLike[str], rows: int) -> Iterator[pd.DataFrame]:
+    """A CSV or Parquet file `rows` at a time (about: Parquet keeps its row groups' sizes),
+    read as `read_table_file` reads it whole."""
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        from tasks.data.csvfile import read_csv_chunks
+
+        yield from read_csv_chunks(path, rows)
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
+            yield batch.to_pandas()
     except pa.ArrowException as err:
         raise DataValidationError(f"{path}: not a readable Parquet file ({err})") from None
 

@@ -68,8 +68,9 @@ def test_text_is_vectorised_inside_the_saved_model_from_the_training_words(tmp_p
 
 
 def test_a_table_whose_only_feature_is_text_prepares_trains_and_predicts(tmp_path, monkeypatch):
-    from flows.predict import predict
+    from flows.predict import predict, predict_batches
     from tasks import prepare, train
+    from tasks.common.errors import DataValidationError
     from tasks.common.params import validate
     from tests.texts import reviews
     from tests.unit.test_validate import write_table
@@ -87,3 +88,10 @@ def test_a_table_whose_only_feature_is_text_prepares_trains_and_predicts(tmp_pat
     test[["review"]].to_csv(tmp_path / "new.csv", index=False)
     served = predict(tmp_path / "models/model", tmp_path / "new.csv")
     assert (served["predicted"] == test["sentiment"]).mean() > 0.75
+    chunks = list(predict_batches(tmp_path / "models/model", tmp_path / "new.csv", rows=7))
+    assert len(chunks) == -(-len(test) // 7)  # read 7 rows at a time, ids running on
+    whole = pd.concat(chunks, ignore_index=True)
+    pd.testing.assert_frame_equal(whole, served, check_exact=False, rtol=1e-5)
+    (tmp_path / "empty.csv").write_text("review\n")
+    with pytest.raises(DataValidationError, match="empty.csv: no rows to predict"):
+        predict(tmp_path / "models/model", tmp_path / "empty.csv")

@@ -11,6 +11,8 @@ first: a missing or mistyped column is named.
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,6 +138,10 @@ def predict(model_dir: Path, source: Path) -> pd.DataFrame:
     return pd.concat(list(predict_batches(model_dir, source)), ignore_index=True)
 
 
+class UnwritableOutput(OSError):
+    """Predictions that cannot be written where asked (its filename: the path asked for)."""
+
+
 class PredictionsFile:
     """Predictions written a chunk at a time: CSV, or Parquet by the suffix (.parquet, .pq).
 
@@ -150,7 +156,21 @@ class PredictionsFile:
         self.rows = 0
         self._writer = None
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        try:
+            yield
+        except OSError as err:
+            raise UnwritableOutput(err.errno, err.strerror or str(err), str(self.path)) from None
+
     def write(self, table: pd.DataFrame) -> None:
+        with self._writing():
+            self._write(table)
+        self.rows += len(table)
+
+    def _write(self, table: pd.DataFrame) -> None:
+        if not self.rows:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.parquet:
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -163,11 +183,11 @@ class PredictionsFile:
             table.to_csv(
                 self.partial, index=False, header=not self.rows, mode="a" if self.rows else "w"
             )
-        self.rows += len(table)
 
     def close(self) -> None:
-        self._close_writer()
-        self.partial.replace(self.path)
+        with self._writing():
+            self._close_writer()
+            self.partial.replace(self.path)
 
     def discard(self) -> None:
         self._close_writer()
@@ -177,3 +197,35 @@ class PredictionsFile:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+
+
+@contextlib.contextmanager
+def registered_model(workspace: Path, model: str) -> Iterator[tuple[str, Path]]:
+    """(`artifact@version`, its model folder) for a version or stage, fetched for the block."""
+    from flows.console import quiet_native
+    from tasks.common.params import load_params
+    from tasks.registry.files import fetch_model
+    from tasks.registry.versions import resolve
+
+    params = load_params(workspace / "params.yaml")
+    version = resolve(workspace, params.register_.artifact, model)
+    with tempfile.TemporaryDirectory() as tmp, quiet_native():
+        remote = params.register_.dvc_remote
+        yield (
+            f"{params.register_.artifact}@{version}",
+            fetch_model(workspace, params, version, Path(tmp) / "model", remote),
+        )
+
+
+def score(workspace: Path, source: Path, out: Path, model: str = "prod") -> tuple[str, int]:
+    """Score `source` with a registered version or stage into `out` (`PredictionsFile`):
+    (`artifact@version`, rows scored)."""
+    written = PredictionsFile(out)
+    try:
+        with registered_model(workspace, model) as (name, folder):
+            for table in predict_batches(folder, source):
+                written.write(table)
+        written.close()
+    finally:
+        written.discard()
+    return name, written.rows

@@ -213,46 +213,23 @@ def predict(
     The input is read, predicted and written a chunk at a time, so memory stays flat however
     large it is; --out (CSV, or Parquet by its suffix) replaces FILE only once complete.
     """
-    import tempfile
-
-    from flows.console import quiet_native
-    from flows.predict import PredictionsFile, predict_batches
-    from tasks.common.params import load_params
-    from tasks.registry.files import fetch_model
-    from tasks.registry.versions import resolve
-
-    written = PredictionsFile(out) if out is not None else None
-    rows = 0
-
-    def keep(step, *args) -> None:
-        """A write to --out; a failed one is a usage error naming the path."""
-        try:
-            step(*args)
-        except OSError as err:
-            raise unwritable(err, out) from None
+    from flows.predict import UnwritableOutput, predict_batches, registered_model, score
 
     try:
-        params = load_params(workspace / "params.yaml")
-        version = resolve(workspace, params.register_.artifact, model)
-        with tempfile.TemporaryDirectory() as tmp, quiet_native():
-            folder = fetch_model(
-                workspace, params, version, Path(tmp) / "model", params.register_.dvc_remote
-            )
+        if out is not None:
+            try:
+                name, rows = score(workspace, source, out, model)
+            except UnwritableOutput as err:
+                raise unwritable(err, out) from None
+            typer.echo(f"{rows} predictions by {name} -> {out}")
+            return
+        rows = 0
+        with registered_model(workspace, model) as (name, folder):
             for table in predict_batches(folder, source):
-                if written is None:
-                    typer.echo(table.to_csv(index=False, header=not rows).rstrip())
-                else:
-                    keep(written.write, table)
+                typer.echo(table.to_csv(index=False, header=not rows).rstrip())
                 rows += len(table)
-        if written is not None:
-            keep(written.close)
     except TrainflowError as err:
         raise fail(err) from None
-    finally:
-        if written is not None:
-            written.discard()
-    if out is not None:
-        typer.echo(f"{rows} predictions by {params.register_.artifact}@{version} -> {out}")
 
 
 @models_app.command("serve")

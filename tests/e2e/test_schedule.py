@@ -7,6 +7,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tasks.registry.versions import out_hash
@@ -142,21 +143,9 @@ def test_prefect_yaml_deploys_to_a_process_pool_and_unchanged_data_is_skipped(tr
 
     with client() as prefect:
         flow_run = prefect.create_flow_run_from_deployment(nightly.id)
-    worker = run(
-        [
-            str(BIN / "prefect"),
-            "worker",
-            "start",
-            "--pool",
-            "trainflow",
-            "--run-once",
-            "--limit",
-            "1",
-        ],
-        workspace.parent,
-        user_env,
-        timeout=300,
-    )
+    worker_once = [str(BIN / "prefect"), "worker", "start", "--pool", "trainflow", "--run-once"]
+    worker_once += ["--limit", "1"]
+    worker = run(worker_once, workspace.parent, user_env, timeout=300)
     assert worker.returncode == 0, worker.stdout + worker.stderr
     done = wait_until(lambda: finished(flow_run.id), 60, "the worker's run")
     assert done.state.is_completed() and done.state.name == "Skipped", done.state
@@ -164,3 +153,23 @@ def test_prefect_yaml_deploys_to_a_process_pool_and_unchanged_data_is_skipped(tr
     assert task_names(flow_run.id) == {"ingest"}
     assert "skipped" in artifacts(flow_run.id)
     assert sorted(git_tags(workspace)) == tags_before
+
+    # The score-prod deployment scores an input as `trainflow predict --out` does.
+    raw = sorted((workspace / "data/raw/table").glob("part-*.parquet"))[0].relative_to(workspace)
+    asked = {"source": str(raw), "out": "reports/scored.parquet", "model": "v0.1.0"}
+    with client() as prefect:
+        score_run = prefect.create_flow_run_from_deployment(
+            deployment("score/score-prod").id, parameters=asked
+        )
+    worker = run(worker_once, workspace.parent, user_env, timeout=300)
+    assert worker.returncode == 0, worker.stdout + worker.stderr
+    scored = wait_until(lambda: finished(score_run.id), 60, "the scoring run")
+    assert scored.state.is_completed(), scored.state
+    assert "model@v0.1.0" in scored.tags
+    command = [str(BIN / "trainflow"), "predict", str(raw), "--model", "v0.1.0"]
+    predicted = run([*command, "--out", "predicted.csv"], workspace, user_env)
+    assert predicted.returncode == 0, predicted.stdout + predicted.stderr
+    expected = pd.read_csv(workspace / "predicted.csv")
+    found = pd.read_parquet(workspace / "reports/scored.parquet")
+    assert len(found) == len(pd.read_parquet(workspace / raw)) > 0
+    pd.testing.assert_frame_equal(found, expected, check_exact=False, rtol=1e-6)

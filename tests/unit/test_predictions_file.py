@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from flows.predict import PredictionsFile
+from flows.predict import PredictionsFile, UnwritableOutput
 
 
 def chunks() -> list[pd.DataFrame]:
@@ -35,3 +35,17 @@ def test_a_failed_run_leaves_the_last_good_file(tmp_path, name):
     written.discard()
     assert out.read_bytes() == b"the last good predictions"
     assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_a_new_folder_is_made_and_an_unwritable_path_is_named_as_asked(tmp_path):
+    written = PredictionsFile(tmp_path / "new/folder/predictions.csv")
+    written.write(chunks()[0])
+    written.close()
+    assert (tmp_path / "new/folder/predictions.csv").exists()
+    (tmp_path / "a-file").write_text("")
+    out = tmp_path / "a-file/predictions.csv"
+    with pytest.raises(UnwritableOutput) as raised:
+        PredictionsFile(out).write(chunks()[0])
+    assert (
+        raised.value.filename == str(out) and raised.value.strerror == "File exists"
+    )  # mkdir of a-file

@@ -10,6 +10,7 @@ reports/predictions.csv is named as a person finds it (`tasks.common.samples.pre
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +22,7 @@ from tasks.common.params import EvaluateParams, Params, load_params
 from tasks.common.samples import prepared_ids
 from tasks.evaluate.champion import Champion, champion_of
 from tasks.evaluate.gate import decide, mismatch, slice_checks
-from tasks.evaluate.infra import serving_check
+from tasks.evaluate.infra import ServingChild, serving_check
 from tasks.evaluate.slices import slice_metrics
 from tasks.model.inputs import load_splits
 from tasks.model.saved import SAVED_MODEL
@@ -50,6 +51,19 @@ def versus(problem: Problem, found: Champion, y_true, outputs, meta, p: Evaluate
 
 def score(params: Params) -> tuple[dict, dict, pd.DataFrame, dict]:
     """Metrics, gate verdict, predictions table and curves for the workspace's model."""
+    saved = Path(params.paths.model) / SAVED_MODEL
+    tolerance = params.evaluate.gate.max_serving_difference
+    with contextlib.ExitStack() as stack:
+        serving = None
+        if tolerance is not None and (saved / "saved_model.pb").exists():
+            serving = stack.enter_context(ServingChild(saved))  # loads while we score
+        return evaluated(params, serving)
+
+
+def evaluated(
+    params: Params, serving: ServingChild | None
+) -> tuple[dict, dict, pd.DataFrame, dict]:
+    """`score`, the SavedModel served by `serving` (None: the check is off or has no model)."""
     import keras
 
     from tasks.model.pipeline import model_outputs
@@ -75,7 +89,7 @@ def score(params: Params) -> tuple[dict, dict, pd.DataFrame, dict]:
     checks = slice_checks(problem, scores["slices"], slices)
     if (tolerance := params.evaluate.gate.max_serving_difference) is not None:
         saved = Path(params.paths.model) / SAVED_MODEL
-        checks.append(serving_check(saved, inputs, raw, tolerance))
+        checks.append(serving_check(saved, inputs, raw, tolerance, serving))
     verdict = decide(
         problem, scores, params.evaluate.gate, slices=checks, other_signature=other, **against
     )

@@ -120,7 +120,8 @@ def test_tabular_csv_trains_and_registers_from_params_only(workspace, env):
     validation = json.loads((workspace / "reports/validation.json").read_text())
     assert validation["null_targets_dropped"] == 2
     meta = json.loads((workspace / "data/prepared/meta.json").read_text())
-    assert meta["features"] == {"numeric": ["x", "noise"], "categorical": ["color"]}
+    expected = {"numeric": ["x", "noise"], "categorical": ["color"], "text": []}
+    assert meta["features"] == expected  # "color" is a category, not free text
     assert sum(meta["rows"].values()) == 298
 
 

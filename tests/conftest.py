@@ -15,12 +15,15 @@ from bench.common import project_files
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-# Fast settings for end-to-end runs on the bundled digits: a couple of epochs, a low bar.
+# Fast settings for end-to-end runs on the bundled digits: a couple of epochs, a low bar, and
+# no infra validation (a second TensorFlow process per evaluate; tests/e2e/test_serving.py,
+# test_photos.py, test_text.py and test_docs.py run it, as users do, by default).
 FAST = [
     "train.epochs=3",
     "flow.train_retries=0",
     "evaluate.gate.min_accuracy=0.5",
     "evaluate.gate.min_macro_f1=0.5",
+    "evaluate.gate.max_serving_difference=null",
 ]
 
 

@@ -155,7 +155,7 @@ def test_prefect_yaml_deploys_to_a_process_pool_and_unchanged_data_is_skipped(tr
     assert sorted(git_tags(workspace)) == tags_before
 
     # The score-prod deployment scores an input as `trainflow predict --out` does.
-    raw = sorted((workspace / "data/raw/table").glob("part-*.parquet"))[0].relative_to(workspace)
+    raw = Path("data/raw/images")  # the digits, as ingest keeps them: one folder per class
     asked = {"source": str(raw), "out": "reports/scored.parquet", "model": "v0.1.0"}
     with client() as prefect:
         score_run = prefect.create_flow_run_from_deployment(
@@ -169,7 +169,7 @@ def test_prefect_yaml_deploys_to_a_process_pool_and_unchanged_data_is_skipped(tr
     command = [str(BIN / "trainflow"), "predict", str(raw), "--model", "v0.1.0"]
     predicted = run([*command, "--out", "predicted.csv"], workspace, user_env)
     assert predicted.returncode == 0, predicted.stdout + predicted.stderr
-    expected = pd.read_csv(workspace / "predicted.csv")
+    expected = pd.read_csv(workspace / "predicted.csv", dtype={"id": str, "predicted": str})
     found = pd.read_parquet(workspace / "reports/scored.parquet")
-    assert len(found) == len(pd.read_parquet(workspace / raw)) > 0
-    pd.testing.assert_frame_equal(found, expected, check_exact=False, rtol=1e-6)
+    assert len(found) == len(list((workspace / raw).rglob("*.png"))) > 0
+    pd.testing.assert_frame_equal(found, expected, check_dtype=False, check_exact=False, rtol=1e-6)

@@ -7,7 +7,8 @@ row groups of up to a million rows). Each scoring is a process of its own with i
 from the kernel; it runs what `trainflow predict --out scores.parquet` runs after fetching the
 model (`flows.predict.predict_batches` into `PredictionsFile`), timed from its first read to the
 file in place. The baseline loads the same model, reads the whole table, casts it as the
-model's signature says and times `model.predict` alone, on arrays already in memory.
+model's signature says and times `model.predict` alone, on those arrays already in memory as
+tensors, batched as the streaming path batches them (`flows.predict.BATCH`).
 
 Figures: peak memory scoring 10x the rows / 1x (goal <= 1.2: flat), and bare rows/s /
 streaming rows/s on the 1x table (goal <= 1.11, i.e. streaming at >= 0.9 of the bare predict,
@@ -43,14 +44,18 @@ print("SECONDS", time.perf_counter() - started, "ROWS", written.rows)
 BARE = """
 import sys, time
 import keras, pandas as pd, tasks.model.build
+from flows.predict import BATCH
 from tasks.common.io import read_json
 from tasks.common.signature import signature_of
 from tasks.model.inputs import table_inputs
 meta = read_json("models/model/meta.json")
 model = keras.saving.load_model("models/model/model.keras", safe_mode=True)
+import tensorflow as tf
 inputs = table_inputs(pd.read_parquet(sys.argv[1]), signature_of(meta))
+tensors = {k: tf.constant(v.astype(str) if v.dtype == object else v) for k, v in inputs.items()}
+data = tf.data.Dataset.from_tensor_slices(tensors).batch(BATCH["table"])
 started = time.perf_counter()
-outputs = model.predict(inputs, batch_size=8192, verbose=0)
+outputs = model.predict(data, verbose=0)
 print("SECONDS", time.perf_counter() - started, "ROWS", len(outputs))
 """
 

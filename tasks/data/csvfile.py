@@ -162,6 +162,14 @@ def _read(path: str | os.PathLike[str], dialect: Dialect, chunksize: int | None 
     )
 
 
+def unreadable(
+    path: str | os.PathLike[str], dialect: Dialect, err: Exception
+) -> DataValidationError:
+    """The error for a CSV file pandas cannot parse or decode: the file, dialect and cause."""
+    reason = str(err).strip().splitlines()[-1]
+    return DataValidationError(f"{path}: cannot be read as CSV ({dialect.describe()}): {reason}")
+
+
 def read_csv_chunks(path: str | os.PathLike[str], rows: int) -> Iterator[pd.DataFrame]:
     """A CSV file `rows` at a time, in the dialect `sniff` finds; parse errors name the file.
 
@@ -174,10 +182,7 @@ def read_csv_chunks(path: str | os.PathLike[str], rows: int) -> Iterator[pd.Data
         with _read(path, dialect, chunksize=rows) as chunks:
             yield from chunks
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        reason = str(err).strip().splitlines()[-1]
-        raise DataValidationError(
-            f"{path}: cannot be read as CSV ({dialect.describe()}): {reason}"
-        ) from None
+        raise unreadable(path, dialect, err) from None
 
 
 def read_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -200,9 +205,6 @@ def read_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
             dialect = Dialect(best.encoding, dialect.separator, dialect.decimal, dialect.thousands)
             frame = _read(path, dialect)
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        reason = str(err).strip().splitlines()[-1]
-        raise DataValidationError(
-            f"{path}: cannot be read as CSV ({dialect.describe()}): {reason}"
-        ) from None
+        raise unreadable(path, dialect, err) from None
     frame.attrs["csv_dialect"] = dialect.describe()
     return frame

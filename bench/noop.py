@@ -1,9 +1,10 @@
 """No-op run: `trainflow run` with nothing changed vs `dvc repro` with nothing changed.
 
 Both rerun the always-changed ingest stage (it re-reads the source; identical bytes come out)
-and skip everything after it. The flow also starts Prefect, reads the stage graph and asks the
-registry whether the model is already registered. Goal: the flow within 1.5x of DVC. Both
-absolute times are reported, since a user waits for seconds, not ratios.
+and skip everything after it. `trainflow run` also asks the registry whether the model is
+already registered and records the Skipped run in Prefect (through its API, without the flow
+engine: flows/unchanged.py). Goal: within 1.25x of DVC, with a server running. Both absolute
+times are reported, since a user waits for seconds, not ratios.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from bench.common import (
     spread,
 )
 
-GOAL = 1.5
+GOAL = 1.25
 RETRAINED = "Running stage 'train'"
 
 

@@ -7,7 +7,7 @@ import os
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,7 +16,10 @@ from flows.options import Group, Workspace, fail, flag
 from flows.registry_cli import models_app, predict
 from flows.serve import DEFAULT_NAME
 from flows.server import ServerFailed
-from tasks.common.errors import ExitCode, Interrupted, TrainflowError
+from tasks.common.errors import ExitCode, Interrupted, RunBusy, TrainflowError
+
+if TYPE_CHECKING:
+    from tasks.common.params import Params
 
 app = typer.Typer(
     cls=Group, help="Declarative retraining pipeline for Keras models.", no_args_is_help=True
@@ -59,22 +62,40 @@ def no_heartbeats() -> Iterator[None]:
         yield
 
 
-def run_flow(overrides: list[str], register: bool, workspace: Path, force: bool) -> dict:
-    """The retraining flow, with a temporary Prefect server when none is configured."""
+def run_flow(
+    params: Params, overrides: list[str], register: bool, workspace: Path, force: bool
+) -> tuple[dict, bool]:
+    """The retraining flow, with a temporary Prefect server when none is configured; from a
+    terminal with nothing changed, only the run's record (`flows.unchanged`). Returns the
+    run's summary, and whether it was that record only."""
     from flows.server import needed, start_early
 
-    server = start_early()  # boots while the flow's libraries import
+    server = start_early()  # boots while the look and the flow's libraries run and import
     try:
-        from flows.retrain import retrain
+        unchanged = None
+        if not (force or overrides or (register and params.register_.push)):
+            from flows.unchanged import look
 
+            unchanged = look(params, workspace, register)
+        if unchanged is None:
+            from flows.retrain import retrain
         server = needed(server)
-        with server.serving() if server else contextlib.nullcontext(), no_heartbeats():
-            return retrain(
-                overrides=overrides,
-                register_blessed=register,
-                workspace=str(workspace),
-                force=force,
-            )
+        with server.serving() if server else contextlib.nullcontext():
+            if unchanged is not None:
+                from flows.unchanged import record
+
+                arguments = {"overrides": [], "register_blessed": register}
+                arguments |= {"workspace": str(workspace), "force": False, "lock_timeout": None}
+                record(unchanged, arguments)
+                return unchanged.summary, True
+            with no_heartbeats():
+                summary = retrain(
+                    overrides=overrides,
+                    register_blessed=register,
+                    workspace=str(workspace),
+                    force=force,
+                )
+                return summary, False
     finally:
         if server:
             server.stop()
@@ -105,12 +126,12 @@ def run(
     except TrainflowError as err:
         raise fail(err) from None
     try:
-        summary = run_flow(set_, not no_register, workspace, force)
+        summary, recorded_only = run_flow(params, set_, not no_register, workspace, force)
     except Interrupted:
         typer.secho(INTERRUPTED, err=True, fg="red")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-    except ServerFailed as err:  # before any run: no run logs to point at
-        raise fail(err) from None
+    except (ServerFailed, RunBusy) as err:  # no run logs to point at: none began, or its
+        raise fail(err) from None  # only line is this one
     except TrainflowError as err:
         if verbose:
             traceback.print_exception(err)
@@ -128,6 +149,10 @@ def run(
         typer.echo(f"version: {params.register_.artifact}@{summary['version']} ({state})")
     else:
         typer.echo("version: not registered (--no-register)")
+    if recorded_only:
+        from flows.unchanged import exit_at_once
+
+        exit_at_once()
 
 
 @suite_app.command("init")

@@ -10,7 +10,6 @@ retrains anyway.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,9 +34,10 @@ from flows.artifacts import (
 )
 from flows.console import StageLines, api_logger, say, to_terminal
 from flows.lock import run_lock
-from flows.server import TEMPORARY_SERVER
-from flows.skip import registration_check, skipped
+from flows.server import where_to_look
+from flows.skip import nothing_to_do, registration_check, skipped
 from flows.stages import Pipeline
+from flows.unchanged import FLOW_NAME, ingested, take_ingested
 from tasks.common.errors import DataValidationError, ModelRefused, StageError, TrainflowError
 from tasks.common.io import read_json
 from tasks.common.params import Params, write_overrides
@@ -84,11 +84,19 @@ def stage_output(ids: dict[str, object]):
 def run_stage(stage: str, workspace: str, force: bool = False) -> str:
     """Run one stage through DVC (which skips it when nothing changed): "ran" or "skipped".
 
-    Training gets a progress artifact that its Keras callback moves epoch by epoch.
+    Training gets a progress artifact that its Keras callback moves epoch by epoch. An ingest
+    that `trainflow run` ran just before the flow (`flows.unchanged`) is not run again: its
+    lines go to this task's logs.
     """
-    env = training_progress() if stage == TRAIN else {}
     ids = {"flow_run_id": flow_run.id, "task_run_id": task_run.id}
-    ran = _pipelines[workspace].reproduce(stage, stage_output(ids), env, force)
+    sink = stage_output(ids)
+    done = take_ingested(Path(workspace), stage)
+    if done is not None:
+        for line in done.lines:
+            sink(line)
+        return "ran"
+    env = training_progress() if stage == TRAIN else {}
+    ran = _pipelines[workspace].reproduce(stage, sink, env, force)
     return "ran" if ran else "skipped"
 
 
@@ -163,15 +171,16 @@ def pipeline(params: Params, repo: Path, register_blessed: bool, force: bool) ->
     with opened(repo) as dvc:
         first, *rest = dvc.stages()
         registered = registration_check(params, repo) if register_blessed and not force else None
-        before = events.raw_hash(params, repo)
+        looked = None if force else ingested(params, repo, first)
+        before = looked.before if looked else events.raw_hash(params, repo)
         stages = run_stages(params, repo, [first], force)
         events.data_changed(params, repo, before)
         data_md5 = out_hash((repo / "dvc.lock").read_text(), INGEST, params.paths.raw) or "none"
         tag_run(flow_run.id, f"data:{data_md5.removesuffix('.dir')[:12]}")
         if not force and not dvc.stale(rest):
-            state = skipped(params, repo, stages, rest, registered)
-            if state is not None:
-                return state
+            skip = nothing_to_do(params, repo, registered)
+            if skip is not None:
+                return skipped(params, repo, stages, rest, skip)
         stages |= run_stages(params, repo, rest, force)
     reports = repo / params.paths.reports
     scores, gate = read_json(reports / "metrics.json"), read_json(reports / "gate.json")
@@ -198,16 +207,7 @@ def report_failure(flow, run, state: State) -> None:
         events.on_failure(run, error)
 
 
-def where_to_look() -> str:
-    """Where the run can be seen: its UI page, or how to see a temporary server's runs."""
-    from prefect.utilities.urls import url_for
-
-    if os.environ.get(TEMPORARY_SERVER):
-        return "no Prefect server running: `trainflow ui` shows this run afterwards"
-    return url_for("flow-run", obj_id=flow_run.id) or "Prefect UI: `trainflow ui`"
-
-
-@flow(name="retrain", on_failure=[report_failure])
+@flow(name=FLOW_NAME, on_failure=[report_failure])
 def retrain(
     overrides: list[str] | None = None,
     register_blessed: bool = True,
@@ -226,7 +226,7 @@ def retrain(
         lock_timeout: seconds to wait for another run in this workspace to finish (default:
             TRAINFLOW_LOCK_TIMEOUT, else 600).
     """
-    say(f"trainflow: run '{flow_run.name}' ({where_to_look()})")
+    say(f"trainflow: run '{flow_run.name}' ({where_to_look(flow_run.id)})")
     repo = Path(workspace).resolve()
     with run_lock(repo, lock_timeout, holder=f"flow run '{flow_run.name}'"):
         params = write_overrides(repo / "params.yaml", overrides or [])

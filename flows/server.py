@@ -92,6 +92,15 @@ def _wait_ready(process: subprocess.Popen, url: str, timeout: float) -> None:
     )
 
 
+def where_to_look(flow_run_id) -> str:
+    """Where a run can be seen: its UI page, or how to see a temporary server's runs."""
+    from prefect.utilities.urls import url_for
+
+    if os.environ.get(TEMPORARY_SERVER):
+        return "no Prefect server running: `trainflow ui` shows this run afterwards"
+    return url_for("flow-run", obj_id=flow_run_id) or "Prefect UI: `trainflow ui`"
+
+
 def flush_logs() -> None:
     """Send the run's queued log lines while the server still listens."""
     from prefect.logging.handlers import APILogHandler

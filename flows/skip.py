@@ -1,22 +1,22 @@
 """A run with nothing to do: DVC sees no change since a blessed, registered model.
 
 It ends at once in a Completed state named "Skipped" with a `skipped` artifact that says why,
-so a schedule ticking is never a reason to retrain.
+so a schedule ticking is never a reason to retrain. The decision (`nothing_to_do`) needs no
+Prefect: `trainflow run` in a terminal makes it before starting Prefect's engine
+(`flows.unchanged`); a run of the flow records it with `skipped`.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
-from prefect.artifacts import create_markdown_artifact
-from prefect.runtime import flow_run
-from prefect.states import Completed, State
-
-from flows.artifacts import tag_run
 from flows.console import say
 from tasks.common.io import read_json
 from tasks.common.params import Params
+
+SKIPPED_ARTIFACT = "skipped"
 
 
 def registered_version(params: Params, repo: Path, model_md5: str | None) -> str | None:
@@ -50,30 +50,67 @@ def registration_check(params: Params, repo: Path) -> Future:
     return found
 
 
-def skipped(
-    params: Params, repo: Path, ran: dict, rest: list[str], registered: Future | None
-) -> State | None:
-    """The run's final state when nothing changed since a blessed (and registered) model;
-    None when there is still something to do (a refused model, or one not yet registered).
+@dataclass(frozen=True)
+class Skip:
+    """Why a run retrains nothing, and the registered version it leaves in place (if any)."""
+
+    why: str
+    version: str | None
+    name: str  # `<artifact>@<version>`, for the run's tag and the closing lines
+
+    def summary(self, params: Params, repo: Path, ran: dict, rest: list[str]) -> dict:
+        """What the run returns: the stages (those after `ran` skipped), the last metrics."""
+        reports = repo / params.paths.reports
+        task = read_json(reports / "gate.json").get("task", "classification")
+        return {
+            "stages": ran | dict.fromkeys(rest, "skipped"),
+            "metrics": read_json(reports / "metrics.json"),
+            "blessed": True,
+            "task": task,
+            "version": self.version,
+            "created": False,
+            "skipped": True,
+        }
+
+    def lines(self, rest: list[str]) -> list[str]:
+        """What the run says, DVC's words for each stage first (as in `dvc repro`'s log)."""
+        stages = [f"Stage '{stage}' didn't change, skipping" for stage in rest]
+        closing = f"trainflow: {self.why}; nothing retrained (`trainflow run --force` retrains)"
+        return [*stages, closing]
+
+
+def nothing_to_do(params: Params, repo: Path, registered: Future | None) -> Skip | None:
+    """After ingest, with DVC reporting every later stage up to date: the Skip, or None when
+    there is still something to do (a refused model, or a blessed one not yet registered).
 
     `registered` is `registration_check`'s answer to come; None when the run registers nothing.
     """
-    reports = repo / params.paths.reports
-    gate = read_json(reports / "gate.json")
+    gate = read_json(repo / params.paths.reports / "gate.json")
     register_blessed = registered is not None
     version = registered.result() if register_blessed and gate["blessed"] else None
     if not gate["blessed"] or (register_blessed and version is None):
         return None
     name = f"{params.register_.artifact}@{version}"
-    for stage in rest:
-        say(f"Stage '{stage}' didn't change, skipping")  # DVC's words, as in its log
     why = f"no new data: DVC reports no change since {name if version else 'the last run'}"
-    say(f"trainflow: {why}; nothing retrained (`trainflow run --force` retrains)")
-    create_markdown_artifact(f"# Skipped\n\n{why}.", key="skipped", description=why)
-    if version:
-        tag_run(flow_run.id, name)
-    scores = read_json(reports / "metrics.json")
-    summary = {"stages": ran | dict.fromkeys(rest, "skipped"), "metrics": scores, "blessed": True}
-    summary["task"] = gate.get("task", "classification")
-    summary |= {"version": version, "created": False, "skipped": True}
-    return Completed(name="Skipped", message=why, data=summary)
+    return Skip(why=why, version=version, name=name)
+
+
+def skipped(params: Params, repo: Path, ran: dict, rest: list[str], skip: Skip):
+    """Inside the flow: say the Skip, record its artifact and tag, and end in "Skipped"."""
+    from prefect.artifacts import create_markdown_artifact
+    from prefect.runtime import flow_run
+    from prefect.states import Completed
+
+    from flows.artifacts import tag_run
+
+    for line in skip.lines(rest):
+        say(line)
+    create_markdown_artifact(artifact_text(skip), key=SKIPPED_ARTIFACT, description=skip.why)
+    if skip.version:
+        tag_run(flow_run.id, skip.name)
+    summary = skip.summary(params, repo, ran, rest)
+    return Completed(name="Skipped", message=skip.why, data=summary)
+
+
+def artifact_text(skip: Skip) -> str:
+    return f"# Skipped\n\n{skip.why}."

@@ -8,6 +8,7 @@ smuggle a path or an option.
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 from pathlib import Path
@@ -107,10 +108,17 @@ def champion(repo: Path, artifact: str) -> str | None:
 
 def out_hash(lock_text: str, stage: str, path: str) -> str | None:
     """The md5 DVC recorded for one output of one stage in a dvc.lock text."""
-    from ruamel.yaml import YAML
-
-    lock = YAML(typ="safe").load(lock_text) or {}
-    for out in lock.get("stages", {}).get(stage, {}).get("outs", []):
+    for out in _outs(lock_text).get(stage, ()):
         if out.get("path") == path:
             return out.get("md5")
     return None
+
+
+@functools.lru_cache(maxsize=4)
+def _outs(lock_text: str) -> dict[str, tuple[dict, ...]]:
+    """Each stage's outputs in a dvc.lock text, parsed once per text (a run reads the same
+    dvc.lock for its data hash, its model hash and its lineage; YAML parsing is pure Python)."""
+    from ruamel.yaml import YAML
+
+    stages = (YAML(typ="safe").load(lock_text) or {}).get("stages", {})
+    return {name: tuple(stage.get("outs", [])) for name, stage in stages.items()}

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tasks.common.errors import ExitCode
-from tests.conftest import BIN, FAST, git_tags, run, trainflow
+from tests.conftest import BIN, FAST, client, git_tags, run, trainflow
 
 pytestmark = pytest.mark.e2e
 AFTER_INGEST = ("validate", "prepare", "train", "evaluate")
@@ -52,6 +52,26 @@ def test_dvc_repro_runs_every_stage_then_nothing_after_ingest(workspace, env):
     assert changed_stages(workspace, env) == ["ingest", *AFTER_INGEST]
 
 
+def recorded_run(stdout: str):
+    """The Prefect flow run a `trainflow run` named on its first line."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    name = stdout.split("trainflow: run '", 1)[1].split("'", 1)[0]
+    with client() as prefect:
+        (found,) = prefect.read_flow_runs(
+            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name]))
+        )
+    return found
+
+
+def artifact_keys(flow_run_id) -> set[str]:
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    found = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+    with client() as prefect:
+        return {a.key for a in prefect.read_artifacts(artifact_filter=found)}
+
+
 def changed_stages(workspace, env) -> list[str]:
     status = run([str(BIN / "dvc"), "status", "--json"], workspace, env)
     return sorted(json.loads(status.stdout), key=["ingest", *AFTER_INGEST].index)
@@ -78,6 +98,13 @@ def test_flow_registers_once_and_shares_dvc_lock_with_dvc_repro(workspace, env):
     for stage in AFTER_INGEST:
         assert f"Stage '{stage}' didn't change, skipping" in logs
     assert sorted(git_tags(workspace)) == ["model#staging#1", "model@v0.1.0"]
+    # Decided before Prefect's engine started, and recorded as any skipped run of the flow.
+    skipped_run = recorded_run(second.stdout)
+    assert skipped_run.state.name == "Skipped" and skipped_run.state.is_completed()
+    assert skipped_run.state.message.startswith("no new data: DVC reports no change since")
+    assert "model@v0.1.0" in skipped_run.tags
+    assert skipped_run.start_time and skipped_run.end_time
+    assert "skipped" in artifact_keys(skipped_run.id)
 
     repro = run([str(BIN / "dvc"), "repro"], workspace, env)
     for stage in AFTER_INGEST:

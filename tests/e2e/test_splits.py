@@ -80,6 +80,8 @@ def test_a_growing_table_keeps_its_splits_and_the_champion_meets_only_rows_it_ne
     whole.sample(frac=1, random_state=1).to_csv(workspace / "penguins.csv", index=False)
     second = trainflow(workspace, env, "run")
     assert second.returncode == 0, second.stdout + second.stderr
+    # The terminal's look for changes ingested; the flow it then started did not ingest again.
+    assert second.stdout.count("Running stage 'ingest'") == 1, second.stdout
     day2_test = samples(workspace, "test")
     assert day2_test and not day2_test & day1_seen  # no test row of day 2 trained on day 1
     gate = json.loads((workspace / "reports/gate.json").read_text())

@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/trainflow run
 
+# Test files spread over TEST_WORKERS processes (pytest-xdist; each file stays on one, with its
+# own Prefect server per process): most of a test waits on subprocesses, servers and DVC.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

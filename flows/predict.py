@@ -1,8 +1,9 @@
 """Batch prediction with a registered model on raw input, exactly as evaluate scores it.
 
 Input streams: a table is read a chunk of rows at a time (Parquet row groups, CSV chunks), a
-folder a batch of images at a time (decoded in threads), each predicted and handed on before
-the next is read, so memory stays flat however large the input. The model carries its
+folder a batch of images at a time (decoded in threads) or of text files (for a model whose
+only input is text, each file one text), each predicted and handed on before the next is read,
+so memory stays flat however large the input. The model carries its
 preprocessing, and images go through the same `load_image` as in
 prepare (with the resize the model's signature records), so a registered model's predictions
 on raw rows equal the evaluate stage's. The input is checked against the model's signature
@@ -23,18 +24,26 @@ from tasks.common.brief import capped, clip, few
 from tasks.common.errors import DataValidationError, ParamsError
 from tasks.common.io import read_json
 from tasks.common.samples import key_ids, source_ids
-from tasks.common.signature import describe, image_resize, numeric_inputs, signature_of
+from tasks.common.signature import (
+    describe,
+    free_text_inputs,
+    image_resize,
+    numeric_inputs,
+    signature_of,
+)
 from tasks.data.images import load_images
-from tasks.data.layout import TABLE_SUFFIXES, image_files, table_chunks
+from tasks.data.layout import TABLE_SUFFIXES, TEXT_SUFFIXES, image_files, table_chunks, text_files
+from tasks.data.textfiles import read_text
 from tasks.model.inputs import table_inputs
 from tasks.problems import problem_of
 
 MAX_EXAMPLES = 3
 # Read, decoded and predicted together: table rows (a few MB however wide the table), images
 # (256 at 224x224 are 38 MB of pixels); each chunk is fed to the model in batches, images in
-# evaluate's batch size (so their probabilities equal evaluate's bit for bit).
-CHUNK_ROWS = {"table": 65_536, "image": 256}
-BATCH = {"table": 2048, "image": 256}
+# evaluate's batch size (so their probabilities equal evaluate's bit for bit); text files
+# (a few KB each) 2048 at a time.
+CHUNK_ROWS = {"table": 65_536, "image": 256, "text": 2048}
+BATCH = {"table": 2048, "image": 256, "text": 2048}
 Batch = tuple[pd.Series, object, pd.Series | None]
 
 
@@ -108,6 +117,36 @@ def image_batches(source: Path, meta: dict, rows: int) -> Iterator[Batch]:
         yield pd.Series(names), np.stack([next(pixels) for _ in chunk]), None
 
 
+def text_batches(source: Path, meta: dict, rows: int) -> Iterator[Batch]:
+    """(ids, model inputs, None) per chunk of a folder's text files (or one file), each file
+    one text, decoded as ingest decodes them, for a model whose only input is free text."""
+    signature = signature_of(meta)
+    texts = free_text_inputs(signature)
+    if len(texts) != 1 or len(signature["inputs"]) != 1:
+        raise ParamsError(
+            f"{source}: text files fit a model whose only input is free text; this model takes "
+            f"{describe(signature)}: give it a CSV or Parquet file"
+        )
+    files = text_files(source) if source.is_dir() else [source]
+    if not files:
+        raise DataValidationError(f"{source}: no text files (.txt) found")
+    for start in range(0, len(files), rows):
+        chunk = files[start : start + rows]
+        names = [p.relative_to(source).as_posix() if source.is_dir() else p.name for p in chunk]
+        frame = pd.DataFrame({texts[0]["column"]: [read_text(path)[0] for path in chunk]})
+        yield pd.Series(names), table_inputs(frame, signature), None
+
+
+BATCHES = {"table": table_batches, "image": image_batches, "text": text_batches}
+
+
+def input_kind(meta: dict, source: Path) -> str:
+    """How `source` is read for this model: images, text files, or a table."""
+    if meta["kind"] == "image":
+        return "image"
+    return "text" if source.is_dir() or source.suffix.lower() in TEXT_SUFFIXES else "table"
+
+
 def predict_batches(
     model_dir: Path, source: Path, rows: int | None = None
 ) -> Iterator[pd.DataFrame]:
@@ -121,10 +160,10 @@ def predict_batches(
 
     meta = read_json(model_dir / "meta.json")
     problem = problem_of(meta)
-    batches = image_batches if meta["kind"] == "image" else table_batches
-    rows, batch = rows or CHUNK_ROWS[meta["kind"]], BATCH[meta["kind"]]
+    kind = input_kind(meta, source)
+    rows, batch = rows or CHUNK_ROWS[kind], BATCH[kind]
     model = None
-    for ids, inputs, labels in batches(source, meta, rows):
+    for ids, inputs, labels in BATCHES[kind](source, meta, rows):
         if not len(ids):
             continue
         if model is None:

@@ -196,7 +196,9 @@ def predict(
     source: Annotated[
         Path,
         typer.Argument(
-            metavar="INPUT", exists=True, help="CSV/Parquet file or image folder (raw input)."
+            metavar="INPUT",
+            exists=True,
+            help="CSV/Parquet file, image folder, text folder or .txt file (raw input).",
         ),
     ],
     model: Annotated[

@@ -10,6 +10,7 @@ number of stars that agrees with the sentiment only loosely.
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -54,3 +55,13 @@ def reviews(rows: int, seed: int = 0) -> pd.DataFrame:
             "sentiment": np.where(positive, "positive", "negative"),
         }
     )
+
+
+def review_folder(root: Path, rows: int, seed: int = 0) -> Path:
+    """The reviews as `root/<sentiment>/NNNN.txt`, one file each: Keras's
+    `text_dataset_from_directory` layout."""
+    for index, row in reviews(rows, seed).iterrows():
+        folder = root / row["sentiment"]
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{index:04d}.txt").write_text(row["review"] + "\n", encoding="utf-8")
+    return root

@@ -43,10 +43,11 @@ class DataParams(Section):
         "sklearn:digits",
         description="sklearn:digits, sklearn:breast_cancer or sklearn:diabetes (bundled, no "
         "download), or the path of a CSV/Parquet file, a folder of them, or a folder "
-        "of images with one subfolder per class",
+        "of images or of text files (.txt) with one subfolder per class",
     )
     target: str = Field(
-        "label", description="The target column of a table (images: the class folder name)"
+        "label",
+        description="The target column of a table (images and text files: the class folder name)",
     )
     task: Literal["auto", "classification", "regression"] = Field(
         "auto",

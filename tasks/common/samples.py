@@ -5,7 +5,7 @@ must agree on when two samples are the same, so they all hash through here. A ta
 identified by its feature values (numbers as float64, so 3 read as an integer from one file and
 3.0 from another are one value), or by its key columns (`prepare.split_key`); an image by its
 decoded pixels. A person finds a sample by its key, else by its source file and row number
-(`customers.csv:17`, the 18th row after the header), or by its image path.
+(`customers.csv:17`, the 18th row after the header), or by its image or text file's path.
 """
 
 from __future__ import annotations
@@ -81,17 +81,25 @@ def key_ids(frame: pd.DataFrame, key: list[str]) -> pd.Series:
 
 
 def source_ids(rows: np.ndarray, sources: list[dict]) -> pd.Series:
-    """Ids `file:row` of raw-table positions, from the files ingest read, in order.
+    """Ids `file:row` of raw-table positions, from the files ingest read, in order; a file
+    that is one sample (`"whole": true`, a text file) is named by its path alone.
 
     Args:
-        rows: positions in the raw table (all its parts one after another).
-        sources: `{"file": name, "rows": n}` per part, as ingest recorded them.
+        rows: positions in the raw table (all its sources one after another).
+        sources: `{"file": name, "rows": n}` per source file, as ingest recorded them.
     """
     ends = np.cumsum([source["rows"] for source in sources])
     part = np.searchsorted(ends, rows, side="right")
     starts = np.concatenate([[0], ends])[part]
     names = np.asarray([source["file"] for source in sources], dtype=object)[part]
-    return pd.Series([f"{name}:{row}" for name, row in zip(names, rows - starts, strict=True)])
+    whole = np.asarray([bool(source.get("whole")) for source in sources])[part]
+    return pd.Series(
+        [
+            name if one else f"{name}:{row}"
+            for name, row, one in zip(names, rows - starts, whole, strict=True)
+        ],
+        dtype=object,
+    )
 
 
 def identity_columns(signature: dict) -> list[str]:

@@ -18,20 +18,17 @@ from pathlib import Path
 import pandas as pd
 
 from tasks.common.errors import DataValidationError
+from tasks.data.encoding import best_encoding, encoding_of
 
 SAMPLE_BYTES = 1 << 20
 SAMPLE_LINES = 200
 SEPARATORS = (",", ";", "\t", "|")
 NAMES = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
+CSV = "a CSV file (text, one row per line) or Parquet"
 CONSISTENT = 0.9  # share of sampled rows that must have the header's number of fields
 DECIMAL_COMMA = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d*),\d+$")
 DECIMAL_POINT = re.compile(r"^[+-]?\d*\.\d+$")
 GROUPED_POINT = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
-BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
-CODE_PAGES = (  # what spreadsheets export text in when not UTF-8 (Windows, East Asian)
-    *(f"cp{n}" for n in range(1250, 1259)),
-    *("cp932", "cp936", "gb18030", "cp949", "cp950", "utf_16"),
-)
 
 
 @dataclass(frozen=True)
@@ -48,34 +45,6 @@ class Dialect:
         if self.thousands:
             text += f", thousands '{self.thousands}'"
         return f"{text}, encoding {self.encoding}"
-
-
-def encoding_of(path: Path, sample: bytes) -> str:
-    """UTF-8 (with or without BOM) when the bytes decode so, else charset-normalizer's guess
-    among the code pages spreadsheets export in (Windows-1252 when it fits as well as any).
-
-    Telling one single-byte code page from another is a guess from letter statistics; the
-    dialect ingest prints names the one used, and UTF-8 files need no guess.
-    """
-    for bom, name in BOMS:
-        if sample.startswith(bom):
-            return name
-    try:
-        sample[: sample.rfind(b"\n") + 1 or len(sample)].decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    matches = list(from_bytes(sample, cp_isolation=list(CODE_PAGES)))
-    if not matches:
-        raise DataValidationError(
-            f"{path}: does not look like a text file (first bytes {sample[:24]!r}); "
-            "expected a CSV file (text, one row per line) or Parquet"
-        )
-    least = min(match.percent_chaos for match in matches)
-    calm = [match.encoding for match in matches if match.percent_chaos <= least]
-    return "cp1252" if "cp1252" in calm else calm[0]
 
 
 def sample_rows(path: Path, encoding: str) -> list[str]:
@@ -145,7 +114,7 @@ def sniff(path: str | os.PathLike[str]) -> Dialect:
         sample = raw.read(SAMPLE_BYTES)
     if not sample.strip():
         raise DataValidationError(f"{path} is empty (no header, no rows)")
-    encoding = encoding_of(path, sample)
+    encoding = encoding_of(path, sample, CSV)
     lines = sample_rows(path, encoding)
     separator = separator_of(path, lines)
     return Dialect(encoding, separator, *decimal_of(lines, separator))
@@ -197,12 +166,10 @@ def read_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
         try:
             frame = _read(path, dialect)
         except UnicodeDecodeError:
-            from charset_normalizer import from_path
-
-            best = from_path(path, cp_isolation=list(CODE_PAGES)).best()
+            best = best_encoding(Path(path).read_bytes())
             if best is None or not dialect.encoding.startswith("utf-8"):
                 raise
-            dialect = Dialect(best.encoding, dialect.separator, dialect.decimal, dialect.thousands)
+            dialect = Dialect(best, dialect.separator, dialect.decimal, dialect.thousands)
             frame = _read(path, dialect)
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise unreadable(path, dialect, err) from None

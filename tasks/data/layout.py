@@ -5,13 +5,17 @@ Raw data (the ingest stage's output) has one of two layouts:
 - images: `<raw>/images/<class>/<file>` (the `image_dataset_from_directory` layout);
 - tables: `<raw>/table/part-NNNNN.parquet`, one part per source file, and
   `<raw>/table/sources.json` naming each part's file and its rows (what row ids refer to).
+
+A source folder of text files per class (the `text_dataset_from_directory` layout) is
+ingested as a table of one text column and the class (`tasks.data.textfiles`); its
+sources.json names every file, each one row (`"whole": true`), so a row is named by its file.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -23,6 +27,7 @@ if TYPE_CHECKING:  # pandas loads where a table is read: copying photos never pa
 Kind = Literal["image", "table"]
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
 TABLE_SUFFIXES = frozenset({".csv", ".parquet", ".pq"})
+TEXT_SUFFIXES = frozenset({".txt", ".text"})
 SOURCES = "table/sources.json"  # the source file of each part, in part order
 
 
@@ -102,19 +107,46 @@ def hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
-def image_files(folder: str | os.PathLike[str]) -> list[Path]:
-    """Every image file under `folder` (any depth, extension in any case), hidden ones left
-    out, in a stable order."""
+def class_files(folder: str | os.PathLike[str], suffixes: frozenset[str]) -> list[Path]:
+    """Every file under `folder` (any depth) whose extension, in any case, is one of
+    `suffixes`, hidden ones left out, in a stable order."""
     folder = Path(folder)
     return sorted(
         path
         for path in folder.rglob("*")
-        if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file() and not hidden(path, folder)
+        if path.suffix.lower() in suffixes and path.is_file() and not hidden(path, folder)
     )
+
+
+def image_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """Every image file under `folder`, hidden ones left out, in a stable order."""
+    return class_files(folder, IMAGE_SUFFIXES)
+
+
+def text_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """Every text file (.txt) under `folder`, hidden ones left out, in a stable order."""
+    return class_files(folder, TEXT_SUFFIXES)
+
+
+def per_class(root: Path, files: Callable[[Path], list[Path]]) -> list[tuple[Path, str]]:
+    """`files(folder)` of every class folder under `root`, as (path, class)."""
+    classes = sorted(p for p in root.iterdir() if p.is_dir() and not hidden(p, root))
+    return [(path, folder.name) for folder in classes for path in files(folder)]
 
 
 def list_images(root: str | os.PathLike[str]) -> list[tuple[Path, str]]:
     """Every image under `root/<class>/`, as (path, class), in a stable order."""
-    root = Path(root)
-    classes = sorted(p for p in root.iterdir() if p.is_dir() and not hidden(p, root))
-    return [(path, folder.name) for folder in classes for path in image_files(folder)]
+    return per_class(Path(root), image_files)
+
+
+def list_texts(root: str | os.PathLike[str]) -> list[tuple[Path, str]]:
+    """Every text file under `root/<class>/`, as (path, class), in a stable order."""
+    return per_class(Path(root), text_files)
+
+
+def file_names(sources: list[dict]) -> list[str] | None:
+    """The file of each row when every source file is one row (a folder of text files),
+    else None (rows of tables are named `file:row`)."""
+    if sources and all(source.get("whole") for source in sources):
+        return [source["file"] for source in sources]
+    return None

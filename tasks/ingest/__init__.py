@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from tasks.common.errors import DataValidationError, ParamsError, stage_entry
 from tasks.common.io import atomic_dir, write_json
 from tasks.common.params import DataParams, Params, load_params
-from tasks.data.layout import SOURCES, TABLE_SUFFIXES, list_images, read_table_file
+from tasks.data.layout import SOURCES, TABLE_SUFFIXES, list_images, list_texts, read_table_file
 
 if TYPE_CHECKING:  # NumPy and pandas load for tables: an ingest of photos (every run) skips them
     import numpy as np
@@ -83,6 +83,19 @@ def write_table(frames: list[pd.DataFrame], out: Path, names: list[str]) -> int:
     return sum(len(frame) for frame in frames)
 
 
+def write_texts(files: list[tuple[Path, str]], source: Path, out: Path, target: str) -> int:
+    """A folder of text files as a one-part table, each file a source of one row."""
+    from tasks.data.tables import write_part
+    from tasks.data.textfiles import describe, read_folder
+
+    found = read_folder(files, source, target)
+    (out / "table").mkdir(parents=True)
+    write_part(found.frame, out / "table" / "part-00000.parquet")
+    write_json(out / SOURCES, [{"file": name, "rows": 1, "whole": True} for name in found.names])
+    print(f"ingest: {source}: {describe(found)}")
+    return len(found.names)
+
+
 def source_name(path: Path, source: Path) -> str:
     """How a row's id names its file: relative to the source folder, or the file's name."""
     return path.name if source.is_file() else path.relative_to(source).as_posix()
@@ -134,8 +147,11 @@ def ingest(data: DataParams, out: Path) -> int:
         return write_table(read_tables(files), out, names)
     if source.is_dir() and list_images(source):
         return copy_images(source, out)
+    if source.is_dir() and (texts := list_texts(source)):
+        return write_texts(texts, source, out, data.target)
     raise ParamsError(
-        f"data.source: {source} holds no CSV/Parquet files and no class folders of images"
+        f"data.source: {source} holds no CSV/Parquet files and no class folders of images "
+        "or of text files (.txt)"
     )
 
 

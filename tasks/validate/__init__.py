@@ -23,7 +23,7 @@ from tasks.common.brief import capped, clip, listing
 from tasks.common.errors import DataValidationError, stage_entry
 from tasks.common.io import write_json
 from tasks.common.params import DataParams, Params, load_params
-from tasks.data.layout import raw_kind, table_parts
+from tasks.data.layout import file_names, raw_kind, table_parts, table_sources
 from tasks.data.manifest import manifest, manifest_file, write_manifest
 from tasks.data.slabs import table_slabs
 from tasks.data.tables import table_batches, table_rows
@@ -53,13 +53,19 @@ def raw_batches(params: Params, images: bool) -> Iterator:
 
 
 def check_raw(
-    params: Params, expectations: list, tally: Tally, batches: Iterator, phases: Phases
+    params: Params,
+    expectations: list,
+    tally: Tally,
+    batches: Iterator,
+    phases: Phases,
+    files: list[str] | None = None,
 ) -> tuple[list, pd.Series | None, int, Runner]:
-    """Expectation results over the raw data; image paths for examples; files checked; and
-    the Great Expectations runner, for the stage's own checks.
+    """Expectation results over the raw data; image or text file paths for examples; files
+    checked; and the Great Expectations runner, for the stage's own checks.
 
     A table is read one batch at a time, and fully only for the columns an expectation
-    needs whole; an image folder is checked through its manifest.
+    needs whole; an image folder is checked through its manifest. `files` names each row of
+    a table read from a folder of text files.
     """
     raw, budget = Path(params.paths.raw), params.validate_.batch_mb
     runner = Runner()
@@ -81,6 +87,8 @@ def check_raw(
 
     results = run_batches(batches, expectations, whole, count, runner, phases)
     write_manifest(pd.DataFrame(), manifest_file(params.paths.reports))  # no images
+    if files is not None:
+        return results, pd.Series(files, dtype=object), len(files), runner
     return results, None, len(table_parts(raw)), runner
 
 
@@ -144,6 +152,7 @@ def run(params: Params) -> dict:
     phases, importing = Phases(), import_in_background(import_great_expectations)
     rules, raw = params.validate_, Path(params.paths.raw)
     images = raw_kind(raw) == "image"
+    files = None if images else file_names(table_sources(raw))
     target = LABEL if images else params.data.target
     with phases("champion"):
         reference = champion_reference(params)
@@ -151,8 +160,8 @@ def run(params: Params) -> dict:
     batches = prefetched(raw_batches(params, images), phases)
     with phases("import great_expectations"):
         importing.join()
-        expectations, _ = expectations_for(params, images)
-    results, names, files, runner = check_raw(params, expectations, tally, batches, phases)
+        expectations, _ = expectations_for(params, images, text_files=files is not None)
+    results, names, count, runner = check_raw(params, expectations, tally, batches, phases, files)
     checks = [to_check(result, names) for result in results]
     kind = "image" if images else "table"
     task = decided_task(params, tally, images)
@@ -165,7 +174,7 @@ def run(params: Params) -> dict:
         own = decide(tally, rules, params.data, runner, names, problem(task))
     checks, results = checks + own.checks, results + own.results
     report = report_of(tally, checks, own, other) | {"task": task}
-    about = {"source": params.data.source, "raw": str(raw), "files": files, "rows": tally.rows}
+    about = {"source": params.data.source, "raw": str(raw), "files": count, "rows": tally.rows}
     with phases("data docs"):
         page = datadocs.publish(results, rules.suite or "trainflow", report["success"], about)
     write_json(Path(params.paths.reports) / "validation.json", report)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tasks.common.errors import ParamsError
 from tasks.common.params import Params, ValidateParams
+from tasks.data.textfiles import TEXT
 from tasks.validate import datadocs
 
 LABEL = "label"
@@ -28,6 +29,22 @@ def image_expectations() -> list:
     import great_expectations.expectations as gxe
 
     return [gxe.ExpectColumnValuesToBeInSet(column="decodable", value_set=[True])]
+
+
+def text_file_expectations() -> list:
+    """Every file of a folder of text files is text, and not only blanks (each row is a file,
+    so the examples name the files)."""
+    import great_expectations.expectations as gxe
+
+    return [
+        gxe.ExpectColumnValuesToNotBeNull(
+            column=TEXT,
+            description="Every file is text, in UTF-8, UTF-16 or a code page",
+        ),
+        gxe.ExpectColumnValuesToMatchRegex(
+            column=TEXT, regex=r"\S", description="No file is empty or only blanks"
+        ),
+    ]
 
 
 def load_suite(name: str) -> list:
@@ -54,14 +71,21 @@ def unique(expectations: list) -> list:
     return kept
 
 
-def expectations_for(params: Params, images: bool) -> tuple[list, str]:
-    """Structural checks from params plus the committed suite; and the label column."""
+def expectations_for(params: Params, images: bool, text_files: bool = False) -> tuple[list, str]:
+    """Structural checks from params plus the committed suite; and the label column.
+
+    Args:
+        params: the validated params.
+        images: the raw data is an image folder.
+        text_files: the raw table was read from a folder of text files.
+    """
     rules = params.validate_
     if images:
         found = structural_expectations(LABEL, rules, None) + image_expectations()
     else:
         named = [*(params.data.features or []), *(params.data.text_columns or [])]
         found = structural_expectations(params.data.target, rules, list(dict.fromkeys(named)))
+        found += text_file_expectations() if text_files else []
     if rules.suite:
         found += load_suite(rules.suite)
     return unique(found), LABEL if images else params.data.target

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import trainflow
-from tests.texts import reviews
+from tests.conftest import FAST, ROOT, git_tags, trainflow
+from tests.texts import review_folder, reviews
 
 pytestmark = pytest.mark.e2e
 QUICK = ["train.epochs=5", "flow.train_retries=0", "data.target=sentiment"]
@@ -52,3 +53,23 @@ def test_reviews_beside_other_columns_train_and_serve_raw_strings(workspace, env
     assert served["predicted"].tolist() == evaluated["predicted"].tolist()
     proba = ["p_negative", "p_positive"]
     np.testing.assert_allclose(served[proba], evaluated[proba], rtol=1e-4, atol=1e-6)
+
+
+def test_a_folder_of_text_files_per_class_trains_registers_and_predicts_per_file(workspace, env):
+    shutil.copyfile(ROOT / "examples/text-folder.yaml", workspace / "params.yaml")
+    review_folder(workspace / "reviews", 300)
+    tiny = ["data.source=reviews", "train.text.max_tokens=500", "train.text.ngrams=1"]
+    done = trainflow(workspace, env, "run", *sets(*FAST, *tiny))
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "ingest: reviews: 300 files: 300 utf-8" in out
+    assert "text-folder-classifier@v0.1.0" in git_tags(workspace)
+    evaluated = pd.read_csv(workspace / "reports/predictions.csv")
+    assert all((workspace / "reviews" / name).is_file() for name in evaluated["id"])
+
+    new = review_folder(workspace / "new", 12, seed=1)
+    (new / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    served = predicted(workspace, env, "new", "v0.1.0")
+    files = sorted(p.relative_to(new).as_posix() for p in new.rglob("*.txt"))
+    assert sorted(served["id"]) == files and len(files) == 12
+    assert set(served["predicted"]) <= {"negative", "positive"}

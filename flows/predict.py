@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -140,11 +140,44 @@ def text_batches(source: Path, meta: dict, rows: int) -> Iterator[Batch]:
 BATCHES = {"table": table_batches, "image": image_batches, "text": text_batches}
 
 
+def table_rows(source: Path) -> int:
+    """A table's rows: Parquet's metadata, or a CSV's lines after the header (an estimate
+    when quoted values span lines; a progress bar's total)."""
+    if source.suffix.lower() != ".csv":
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(source).metadata.num_rows
+    lines, last = 0, b"\n"
+    with source.open("rb") as file:
+        while block := file.read(1 << 24):
+            lines, last = lines + block.count(b"\n"), block[-1:]
+    return max(lines - (last == b"\n"), 0)
+
+
+def file_count(files: Callable[[Path], list[Path]]) -> Callable[[Path], int]:
+    return lambda source: len(files(source)) if source.is_dir() else 1
+
+
+COUNTS = {"table": table_rows, "image": file_count(image_files), "text": file_count(text_files)}
+UNITS = {"table": "rows", "image": "images", "text": "files"}
+
+
 def input_kind(meta: dict, source: Path) -> str:
     """How `source` is read for this model: images, text files, or a table."""
     if meta["kind"] == "image":
         return "image"
     return "text" if source.is_dir() or source.suffix.lower() in TEXT_SUFFIXES else "table"
+
+
+def input_size(model_dir: Path, source: Path) -> tuple[int | None, str]:
+    """How much `predict_batches` will predict, and in what unit (rows, images, files); the
+    total is None where the input cannot be counted (it is then named by predict itself)."""
+    kind = input_kind(read_json(model_dir / "meta.json"), source)
+    try:
+        total = COUNTS[kind](source)
+    except Exception:  # unreadable input: predict_batches names what is wrong with it
+        total = None
+    return total, UNITS[kind]
 
 
 def predict_batches(
@@ -261,13 +294,27 @@ def registered_model(workspace: Path, model: str) -> Iterator[tuple[str, Path]]:
         )
 
 
-def score(workspace: Path, source: Path, out: Path, model: str = "prod") -> tuple[str, int]:
+def predicted(model_dir: Path, source: Path, show_progress: bool) -> Iterator[pd.DataFrame]:
+    """`predict_batches`, moving a progress bar on the terminal (`flows.progress`) when
+    `show_progress`."""
+    from flows.progress import progress_bar
+
+    total, unit = input_size(model_dir, source) if show_progress else (None, "")
+    with progress_bar("predict", total, unit, show_progress) as advance:
+        for table in predict_batches(model_dir, source):
+            yield table
+            advance(len(table))
+
+
+def score(
+    workspace: Path, source: Path, out: Path, model: str = "prod", show_progress: bool = False
+) -> tuple[str, int]:
     """Score `source` with a registered version or stage into `out` (`PredictionsFile`):
     (`artifact@version`, rows scored)."""
     written = PredictionsFile(out)
     try:
         with registered_model(workspace, model) as (name, folder):
-            for table in predict_batches(folder, source):
+            for table in predicted(folder, source, show_progress):
                 written.write(table)
         written.close()
     finally:

@@ -213,21 +213,23 @@ def predict(
     """Batch prediction with a registered model: labels and class probabilities.
 
     The input is read, predicted and written a chunk at a time, so memory stays flat however
-    large it is; --out (CSV, or Parquet by its suffix) replaces FILE only once complete.
+    large it is; --out (CSV, or Parquet by its suffix) replaces FILE only once complete. On a
+    terminal, a progress bar on stderr shows rows or files done, the rate and the time left.
     """
-    from flows.predict import UnwritableOutput, predict_batches, registered_model, score
+    from flows.predict import UnwritableOutput, predicted, registered_model, score
+    from flows.progress import shown
 
     try:
         if out is not None:
             try:
-                name, rows = score(workspace, source, out, model)
+                name, rows = score(workspace, source, out, model, shown())
             except UnwritableOutput as err:
                 raise unwritable(err, out) from None
             typer.echo(f"{rows} predictions by {name} -> {out}")
             return
         rows = 0
         with registered_model(workspace, model) as (name, folder):
-            for table in predict_batches(folder, source):
+            for table in predicted(folder, source, shown(stdout_is_output=True)):
                 typer.echo(table.to_csv(index=False, header=not rows).rstrip())
                 rows += len(table)
     except TrainflowError as err:

@@ -103,6 +103,32 @@ def trainflow(workspace: Path, env: dict[str, str], *args: str):
     return run([str(BIN / "trainflow"), *args], workspace, env)
 
 
+def on_terminal(args: list[str], cwd: Path, env: dict[str, str], timeout: int = 600):
+    """Run a command with its stderr on a pseudo-terminal, as typed in one (stdout piped):
+    (returncode, stdout, what the terminal showed, control sequences removed)."""
+    import pty
+    import re
+
+    controller, terminal = pty.openpty()
+    with subprocess.Popen(
+        args, cwd=cwd, env=env | {"COLUMNS": "120"}, stdout=subprocess.PIPE, stderr=terminal
+    ) as process:
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                block = os.read(controller, 65536)
+            except OSError:  # the command closed the terminal
+                break
+            if not block:
+                break
+            shown += block
+        stdout = process.communicate(timeout=timeout)[0].decode()
+    os.close(controller)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode(errors="replace"))
+    return process.returncode, stdout, text.replace("\r", "\n")
+
+
 def git_tags(workspace: Path) -> list[str]:
     listed = subprocess.run(["git", "tag", "-l"], cwd=workspace, capture_output=True, text=True)
     return listed.stdout.split()

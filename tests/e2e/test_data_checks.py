@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN, run
+from tests.conftest import BIN, on_terminal, run
 from tests.unit.test_validate import clean_table, write_images, write_table
 
 pytestmark = pytest.mark.e2e
@@ -170,10 +171,11 @@ def test_a_messy_export_fails_on_spellings_then_trains_on_the_real_classes(works
     reference = json.loads((workspace / "data/prepared/reference.json").read_text())
     assert set(reference["columns"]["Farbe"]["shares"]) == {"weiß", "schwarz", "braun"}
     assert [s["column"] for s in meta["signature"]["inputs"]] == ["Gewicht", "Farbe"]
-    served = trainflow(
-        workspace, env, "predict", "tiere.csv", "--model", "v0.1.0", "--out", "served.csv"
-    )
-    assert served.returncode == 0, served.stdout + served.stderr
+    predict = [str(BIN / "trainflow"), "predict", "tiere.csv", "--model", "v0.1.0"]
+    code, stdout, terminal = on_terminal([*predict, "--out", "served.csv"], workspace, env)
+    assert code == 0, stdout + terminal
+    # Typed in a terminal: a bar with rows done out of the CSV's (counted), rate, time left.
+    assert re.search(r"predict .*400/400 rows .*rows/s", terminal), terminal
     import pandas as pd
 
     predictions = pd.read_csv(workspace / "served.csv")

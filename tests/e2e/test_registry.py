@@ -127,6 +127,7 @@ def serving_parity(workspace, env):
         shutil.copyfile(workspace / "data/raw/images" / relative, target)
     served = trainflow(workspace, env, "predict", "raw-test", "--model", "prod", "--out", "p.csv")
     assert served.returncode == 0, served.stdout + served.stderr
+    assert "images/s" not in served.stderr  # no progress bar when stderr is not a terminal
     predicted = pd.read_csv(workspace / "p.csv").set_index("id").loc[evaluated["id"]]
     probabilities = [c for c in evaluated.columns if c.startswith("p_")]
     assert (predicted["predicted"].to_numpy() == evaluated["predicted"].to_numpy()).all()

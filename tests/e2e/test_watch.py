@@ -3,6 +3,8 @@ process worker, against a real Prefect server."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,7 +22,20 @@ POOL = "watch-test"  # not prefect.yaml's pool: no other test's worker takes the
 
 def background(command: list[str], cwd: Path, env: dict, log: Path) -> subprocess.Popen:
     with open(log, "w") as out:
-        return subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM to the process and its children; SIGKILL after 30 s (a worker that is still
+    running a flow run the test left waiting waits for it to end)."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)
 
 
 def runs_of(deployment_id) -> list:

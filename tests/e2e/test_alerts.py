@@ -163,3 +163,16 @@ def test_a_refusal_drift_and_a_failure_each_notify_once(workspace, env, received
     assert "accuracy" in registered.payload["metrics"]
     (changed,) = sent(first_run, events.DATA_CHANGED)
     assert changed.payload["previous"] is None and changed.payload["hash"]
+
+
+def test_no_new_version_within_stale_days_notifies(workspace, env, received):
+    """The proactive alert: no `model registered` event within `alerts.stale_days` (here 17 s,
+    Prefect's least window for a proactive trigger being 10 s) sends one notification."""
+    received.clear()
+    only_stale = sets(f"alerts.block={BLOCK}", "alerts.on=[stale]", "alerts.stale_days=0.0002")
+    kept = trainflow(workspace, env, "alerts", *only_stale)
+    assert kept.returncode == 0 and "trainflow model: stale" in kept.stdout, kept.stdout
+    wait_until(lambda: received, 120, "the stale notification")
+    message = received[0]
+    assert message["subject"] == "trainflow: no new version of model for 0.0002 days", received
+    assert "No version of model was registered in the last 0.0002 days" in message["body"]

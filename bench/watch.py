@@ -132,12 +132,15 @@ def latencies(tmp: Path, api: str) -> list[float]:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    seconds = []
+    seconds, phases = [], []
+    log = tmp / "watch.log"
     try:
-        wait_for(lambda: "watching" in (tmp / "watch.log").read_text(), 60, "the watcher")
+        wait_for(lambda: "watching" in log.read_text(), 60, "the watcher")
         for turn in range(repeats()):
             table_csv(repo / f"incoming/part-{turn + 1}.csv", turn + 1)
             landed = time.time()
+            wait_for(lambda n=turn + 1: log.read_text().count("new data") >= n, 60, "the event")
+            sent = time.time()
             runs = wait_for(
                 lambda n=turn + 1: len(runs_of(deployment.id)) >= n and runs_of(deployment.id),
                 120,
@@ -145,13 +148,38 @@ def latencies(tmp: Path, api: str) -> list[float]:
             )
             started = wait_for(lambda r=runs[-1].id: _started(r), 120, "the run to start")
             seconds.append(started - landed)
+            phases.append(_phases(runs[-1].id, landed, sent))
             say("watch", f"repeat {turn + 1}, new file to run start", seconds[-1])
+            print(f"watch: repeat {turn + 1}, phases (s): {phases[-1]}", flush=True)
             wait_for(lambda r=runs[-1].id: _final(r), 600, "the run to finish")
     finally:
         for process in (watcher, worker):
             process.terminate()
             process.wait(30)
-    return seconds
+    return seconds, phases
+
+
+def _phases(flow_run_id, landed: float, sent: float) -> dict[str, float]:
+    """Where a new file's wait went: the watcher's next look (the event sent), the server's
+    trigger (the run created), the worker's poll (Pending) and the run's own start (Running)."""
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(flow_run_id)
+        states = {
+            s.type.value: s.timestamp.timestamp() for s in client.read_flow_run_states(flow_run_id)
+        }
+    marks = [
+        ("look", sent),
+        ("trigger", run.created.timestamp()),
+        ("pickup", states.get("PENDING", sent)),
+        ("start", run.start_time.timestamp()),
+    ]
+    phases, last = {}, landed
+    for name, at in marks:
+        phases[name] = round(at - last, 2)
+        last = at
+    return phases
 
 
 def _run(flow_run_id):
@@ -178,7 +206,7 @@ def main() -> dict:
     cpu, wall = cost_per_look(files)
     say("watch", f"one look at {files} files, CPU", min(cpu))
     with tempfile.TemporaryDirectory(prefix="bench-watch-") as tmp, prefect_server() as api:
-        waited = latencies(Path(tmp), api)
+        waited, phases = latencies(Path(tmp), api)
     return {
         "name": "watch",
         "figures": [
@@ -192,7 +220,7 @@ def main() -> dict:
                 f"new file to run start, minus the {INTERVAL:g} s interval (s)",
                 [w - INTERVAL for w in waited],
                 5.0,
-                {"seconds": spread(waited)},
+                {"seconds": spread(waited), "phases": phases},
             ),
         ],
         "params": {"files": files, "interval": INTERVAL, "worker_query_seconds": 1},

@@ -43,11 +43,23 @@ class DataParams(Section):
         "sklearn:digits",
         description="sklearn:digits, sklearn:breast_cancer or sklearn:diabetes (bundled, no "
         "download), or the path of a CSV/Parquet file, a folder of them, or a folder "
-        "of images or of text files (.txt) with one subfolder per class",
+        "of images or of text files (.txt) with one subfolder per class (with data.labels: "
+        "a folder of images or text files, any subfolders part of each file's path)",
+    )
+    labels: str | None = Field(
+        None,
+        description="A CSV/Parquet labels table naming each file of the data.source folder and "
+        "its target (column data.target); null: class folders are the classes",
+    )
+    labels_file_column: str = Field(
+        "file",
+        min_length=1,
+        description="The labels table's column naming each file, relative to data.source",
     )
     target: str = Field(
         "label",
-        description="The target column of a table (images and text files: the class folder name)",
+        description="The target column of a table or of the data.labels table (images and text "
+        "files without data.labels: the class folder name)",
     )
     task: Literal["auto", "classification", "regression"] = Field(
         "auto",

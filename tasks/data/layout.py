@@ -2,13 +2,20 @@
 
 Raw data (the ingest stage's output) has one of two layouts:
 
-- images: `<raw>/images/<class>/<file>` (the `image_dataset_from_directory` layout);
+- images: `<raw>/images/<class>/<file>` (the `image_dataset_from_directory` layout), or, from
+  a folder with a labels table (`data.labels`, `tasks.data.labels`), `<raw>/images/<file>` (each
+  file at its path under `data.source`) and `<raw>/labels.parquet` (`path`, `label`: each
+  image's path under `<raw>/images` and its target, in a stable order);
 - tables: `<raw>/table/part-NNNNN.parquet`, one part per source file, and
   `<raw>/table/sources.json` naming each part's file and its rows (what row ids refer to).
 
 A source folder of text files per class (the `text_dataset_from_directory` layout) is
 ingested as a table of one text column and the class (`tasks.data.textfiles`); its
 sources.json names every file, each one row (`"whole": true`), so a row is named by its file.
+A folder of text files with a labels table is ingested alike, its target from the table.
+Raw data from a labels table also holds `<raw>/labels.json`: what joining the table with the
+folder found (labels of missing files, files without a label, files labelled twice), which
+validate reports.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.data.images import UNREADABLE, survey, to_channels, workers
-from tasks.data.layout import list_images
+from tasks.data.labels import raw_images
 
 IMAGE_COLUMNS = [
     "path",
@@ -38,7 +38,7 @@ MAX_EXAMPLES = 5
 MANIFEST = "manifest.parquet"
 
 
-def image_row(path: Path, root: Path, label: str) -> dict:
+def image_row(path: Path, root: Path, label: object) -> dict:
     """Facts about one image file, decoded as prepare and serving decode it (`survey`).
 
     An unreadable file has `decodable` False and no size, channels or intensity (nulls, so only
@@ -67,7 +67,7 @@ def manifest(images_root: str | os.PathLike[str]) -> pd.DataFrame:
     so memory follows the number of files, not their pixels.
     """
     root = Path(images_root)
-    found = list_images(root)
+    found = raw_images(root)
     with ThreadPoolExecutor(workers()) as pool:
         rows = list(pool.map(lambda item: image_row(item[0], root, item[1]), found))
     return pd.DataFrame(rows, columns=IMAGE_COLUMNS)
@@ -99,7 +99,7 @@ def surveyed(images_root: str | os.PathLike[str], path: str | os.PathLike[str]) 
     root, path = Path(images_root), Path(path)
     if path.is_file():
         images = pd.read_parquet(path)
-        listed = [(str(p.relative_to(root)), p.stat().st_size) for p, _ in list_images(root)]
+        listed = [(str(p.relative_to(root)), p.stat().st_size) for p, _ in raw_images(root)]
         if listed == list(zip(images["path"], images["bytes"], strict=True)):
             return images
     return manifest(root)

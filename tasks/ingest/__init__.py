@@ -83,12 +83,18 @@ def write_table(frames: list[pd.DataFrame], out: Path, names: list[str]) -> int:
     return sum(len(frame) for frame in frames)
 
 
-def write_texts(files: list[tuple[Path, str]], source: Path, out: Path, target: str) -> int:
-    """A folder of text files as a one-part table, each file a source of one row."""
+def write_texts(
+    files: list[tuple[Path, object]], source: Path, out: Path, target: str, targets=None
+) -> int:
+    """A folder of text files as a one-part table, each file a source of one row; `targets`
+    (a labels table's, in the files' order) replace the class folder names, keeping their
+    type (numbers stay numbers)."""
     from tasks.data.tables import write_part
     from tasks.data.textfiles import describe, read_folder
 
     found = read_folder(files, source, target)
+    if targets is not None:
+        found.frame[target] = targets.reset_index(drop=True)
     (out / "table").mkdir(parents=True)
     write_part(found.frame, out / "table" / "part-00000.parquet")
     write_json(out / SOURCES, [{"file": name, "rows": 1, "whole": True} for name in found.names])
@@ -130,6 +136,10 @@ def copy_images(source: Path, out: Path) -> int:
 
 def ingest(data: DataParams, out: Path) -> int:
     """Write the source into `out` in the raw layout; return the number of samples."""
+    if data.labels is not None:
+        from tasks.ingest.labelled import ingest_labelled
+
+        return ingest_labelled(data, out)
     if data.source == "sklearn:digits":
         return write_digits(out)
     if data.source == "sklearn:breast_cancer":

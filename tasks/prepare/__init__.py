@@ -27,11 +27,12 @@ from tasks.common.signature import build as build_signature
 from tasks.common.splits import SPLITS, assign, rule_of
 from tasks.common.splits import describe as describe_rule
 from tasks.data.drift import reference_stats
+from tasks.data.labels import read_findings
 from tasks.data.layout import raw_kind, read_raw_table, table_sources
 from tasks.data.manifest import IMAGE_CATEGORICAL, IMAGE_NUMERIC, image_view, manifest_file
-from tasks.prepare.images import image_frame, training_order, write_split
+from tasks.prepare.images import image_frame, labelled_rows, training_order, write_split
 from tasks.prepare.tables import table_frame
-from tasks.problems import TargetFacts, choose, problem, problem_of
+from tasks.problems import TargetFacts, choose, class_folders_task, problem, problem_of
 
 LABEL = "label"
 
@@ -65,19 +66,24 @@ def task_of(table: pd.DataFrame, data: DataParams) -> str:
     return choose(data.task, facts, data.target)
 
 
+def image_task_of(frame: pd.DataFrame, data: DataParams, raw: Path) -> str:
+    """`data.task` for images: class folders are classes; a labels table's target is
+    decided as a table's (`task_of`), as validate decides it."""
+    if read_findings(raw) is None:
+        return class_folders_task(data.task)
+    return task_of(frame.rename(columns={LABEL: data.target}), data)
+
+
 def samples(params: Params, raw: Path):
     """The samples (rows, or image paths and labels), their prepared meta, their identities,
     what those identities are, and for images the manifest (sizes and pixel hashes)."""
     if raw_kind(raw) == "image":
-        if params.data.task == "regression":
-            raise DataValidationError(
-                "data.task: regression needs a number per image, and an image folder's class "
-                "folders are classes; use data.task: classification (or auto)"
-            )
         surveyed_at = manifest_file(params.paths.reports)
         frame, meta, images = image_frame(raw / "images", params.data, surveyed_at)
+        task = image_task_of(frame, params.data, raw)
+        frame, images = labelled_rows(frame, images, problem(task), meta)
         identities = np.array([int(h, 16) for h in images["hash"]], dtype=np.uint64)
-        meta |= {"kind": "image", "task": "classification"}
+        meta |= {"kind": "image", "task": task}
         return frame, meta, identities, "pixels", images
     key, table = params.prepare.split_key, read_raw_table(raw)
     task = task_of(table, params.data)

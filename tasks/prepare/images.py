@@ -24,10 +24,10 @@ from tasks.common.params import DataParams
 from tasks.data.columns import fold
 from tasks.data.images import load_images
 from tasks.data.manifest import surveyed
+from tasks.problems import Problem
 
 LABEL = "label"
 ROW_GROUP_BYTES = 8 * 2**20  # pixels per row group: what writing (and streaming) holds
-SCHEMA = pa.schema([("path", pa.string()), (LABEL, pa.string()), ("pixels", pa.binary())])
 MAX_EXAMPLES = 5
 
 
@@ -53,7 +53,29 @@ def image_frame(
     frame = images[["path", LABEL]].reset_index(drop=True)
     shape = [*data.image_size, data.channels]
     meta = {"target": LABEL, "image_shape": shape, "resize": data.resize}
-    return frame, meta | {"null_targets_dropped": 0}, images
+    return frame, meta, images
+
+
+def labelled_rows(
+    frame: pd.DataFrame, images: pd.DataFrame, kind: Problem, meta: dict
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The images that have a target, it encoded as the problem kind stores it (a class
+    name, or a number), and the manifest's rows of the same images.
+
+    An image without a target (an empty cell of a labels table) is dropped, as a table row
+    without one is; validate held their share to `validate.max_null_target`.
+    """
+    present = frame[LABEL].notna().to_numpy()
+    meta["null_targets_dropped"] = int((~present).sum())
+    frame = frame.loc[present].reset_index(drop=True)
+    frame[LABEL] = kind.encode(frame[LABEL], LABEL).to_numpy()
+    return frame, images.loc[present].reset_index(drop=True)
+
+
+def split_schema(labels: pd.Series) -> pa.Schema:
+    """path, label (a number, or a class name) and the decoded pixels."""
+    label = pa.float64() if pd.api.types.is_float_dtype(labels) else pa.string()
+    return pa.schema([("path", pa.string()), (LABEL, label), ("pixels", pa.binary())])
 
 
 def training_order(rows: np.ndarray, seed: int) -> np.ndarray:
@@ -71,11 +93,12 @@ def write_split(path: Path, images_root: Path, rows: pd.DataFrame, data: DataPar
     files = (images_root / name for name in rows["path"])
     pixels = load_images(files, tuple(data.image_size), data.channels, data.resize)
     groups = 0
-    with pq.ParquetWriter(path, SCHEMA) as writer:
+    schema = split_schema(rows[LABEL])
+    with pq.ParquetWriter(path, schema) as writer:
         for start in range(0, len(rows), per_group):
             part = rows.iloc[start : start + per_group]
             blobs = [array.tobytes() for array in islice(pixels, len(part))]
             columns = {"path": part["path"].tolist(), LABEL: part[LABEL].tolist(), "pixels": blobs}
-            writer.write_table(pa.table(columns, schema=SCHEMA))
+            writer.write_table(pa.table(columns, schema=schema))
             groups += 1
     return groups

@@ -17,12 +17,20 @@ from tasks.common.errors import ParamsError
 from tasks.problems.base import Problem
 from tasks.problems.classification import Classification
 from tasks.problems.regression import Regression
-from tasks.problems.target import TargetFacts, choose
+from tasks.problems.target import TargetFacts, choose, class_folders_task
 
 KINDS: dict[str, Problem] = {kind.name: kind for kind in (Classification(), Regression())}
 LEGACY = "classification"  # what models recorded before signatures said their task
 
-__all__ = ["KINDS", "Problem", "TargetFacts", "choose", "problem", "problem_of"]
+__all__ = [
+    "KINDS",
+    "Problem",
+    "TargetFacts",
+    "choose",
+    "class_folders_task",
+    "problem",
+    "problem_of",
+]
 
 
 def problem(name: str) -> Problem:

@@ -89,3 +89,18 @@ def choose(task: str, facts: TargetFacts, target: str) -> str:
             f"(e.g. {', '.join(facts.examples)}); fix them, or set data.task"
         )
     return "classification"
+
+
+def class_folders_task(task: str) -> str:
+    """The task for images in class folders: the folders are classes.
+
+    Raises:
+        DataValidationError: `data.task: regression` (a labels table gives images numbers).
+    """
+    if task == "regression":
+        raise DataValidationError(
+            "data.task: regression needs a number per image, and an image folder's class "
+            "folders are classes; use data.task: classification (or auto), or give each "
+            "image its number in a labels table (data.labels)"
+        )
+    return "classification"

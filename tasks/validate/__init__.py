@@ -15,6 +15,7 @@ and the page to open.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -23,12 +24,13 @@ from tasks.common.brief import capped, clip, listing
 from tasks.common.errors import DataValidationError, stage_entry
 from tasks.common.io import write_json
 from tasks.common.params import DataParams, Params, load_params
+from tasks.data.labels import read_findings
 from tasks.data.layout import file_names, raw_kind, table_parts, table_sources
 from tasks.data.manifest import manifest, manifest_file, write_manifest
 from tasks.data.slabs import table_slabs
 from tasks.data.tables import table_batches, table_rows
 from tasks.data.text import describe as describe_text
-from tasks.problems import choose, problem
+from tasks.problems import choose, class_folders_task, problem
 from tasks.validate import datadocs
 from tasks.validate.batches import run_batches
 from tasks.validate.champion import champion_reference, mismatch
@@ -36,6 +38,7 @@ from tasks.validate.checks import FULL, Check, failure_lines, to_check
 from tasks.validate.columns import CONSEQUENCE
 from tasks.validate.decisions import Decisions, decide
 from tasks.validate.expectations import LABEL, expectations_for, linked_columns
+from tasks.validate.labels import label_checks, label_warnings
 from tasks.validate.lean import import_great_expectations
 from tasks.validate.runner import Runner
 from tasks.validate.tally import Tally
@@ -139,12 +142,14 @@ def report_of(tally: Tally, checks: list[Check], own: Decisions, other: str | No
 
 
 def decided_task(params: Params, tally: Tally, images: bool) -> str:
-    """`data.task` for this data (`tasks.problems.choose`); what `auto` chose is said once."""
-    if images:  # class folders are classes: prepare says so when regression was asked for
-        return "classification"
+    """`data.task` for this data (`tasks.problems.choose`: a table's target, or a labels
+    table's; class folders are classes); what `auto` chose is said once."""
+    if images and read_findings(params.paths.raw) is None:
+        return class_folders_task(params.data.task)
     task = choose(params.data.task, tally.target_facts, params.data.target)
     if params.data.task == "auto":
-        print(f"validate: data.task auto: {task} ({tally.target_facts.describe(tally.target)})")
+        facts = tally.target_facts.describe(params.data.target)
+        print(f"validate: data.task auto: {task} ({facts})")
     return task
 
 
@@ -172,15 +177,18 @@ def run(params: Params) -> dict:
         print(f"validate: drift not measured: {other}")
     with phases("own checks"):
         own = decide(tally, rules, params.data, runner, names, problem(task))
-    checks, results = checks + own.checks, results + own.results
+        labelled, labelled_results = label_checks(raw, params.data.source, runner)
+    checks, results = checks + labelled + own.checks, results + labelled_results + own.results
+    findings = read_findings(raw)
     report = report_of(tally, checks, own, other) | {"task": task}
+    report["labels"] = asdict(findings) if findings else None
     about = {"source": params.data.source, "raw": str(raw), "files": count, "rows": tally.rows}
     with phases("data docs"):
         page = datadocs.publish(results, rules.suite or "trainflow", report["success"], about)
     write_json(Path(params.paths.reports) / "validation.json", report)
     if not report["success"]:
         raise DataValidationError(f"{params.data.source}: {summary(checks, page)}")
-    for line in warnings(own, params.data):
+    for line in label_warnings(findings, params.data.source) + warnings(own, params.data):
         print(f"validate: warning: {line}")
     for column, found in own.columns["text"].items():
         print(f"validate: {describe_text(clip(column, 60), found)}; vectorised inside the model")

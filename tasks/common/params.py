@@ -130,9 +130,18 @@ class DriftParams(Section):
         description="Largest change in any category's share (L-infinity distance) above which a "
         "category, label or image-size column has drifted",
     )
+    vocabulary_threshold: float = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="Rise in the share of a text column's words outside the training split's "
+        "vocabulary (over the share expected from the training data) above which its "
+        "vocabulary has drifted",
+    )
     columns: dict[str, float] = Field(
         default_factory=dict,
-        description="Per-column thresholds that replace the two above, e.g. {label: 0.05}",
+        description="Per-column thresholds that replace the numeric or categorical one (for a "
+        "text column: on its length), e.g. {label: 0.05}",
     )
     reference: str | None = Field(
         None, description="A reference.json to compare against instead of the registered champion's"

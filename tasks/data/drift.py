@@ -10,7 +10,9 @@ with every registered version, and validate compares new raw data with the champ
 - Categorical columns, labels, image sizes and channels: the L-infinity distance, the largest
   change in the share of any one value (0.1: some value gained or lost 10 percentage points).
 - Free-text columns: PSI on their length in words (`"measure": "words"`): texts that grew
-  much longer or shorter than those the model learned from.
+  much longer or shorter than those the model learned from; and the rise in the share of
+  their words outside the training vocabulary (`tasks.data.vocabulary`): texts of the same
+  length about other things.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pandas as pd
 
 from tasks.common.params import DriftParams
 from tasks.data.text import LENGTH, word_counts
+from tasks.data.vocabulary import VOCABULARY, VocabularyCounter, vocabulary_reference
 
 QUANTILES = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
 MAX_BINS = 10
@@ -90,7 +93,12 @@ def reference_stats(
     columns = {c: numeric_reference(frame[c]) for c in numeric}
     columns |= {c: categorical_reference(frame[c]) for c in categorical}
     length = {"measure": LENGTH}
-    columns |= {c: numeric_reference(measured(frame[c], length)) | length for c in text}
+    columns |= {
+        c: numeric_reference(measured(frame[c], length))
+        | length
+        | {"vocabulary": vocabulary_reference(frame[c])}
+        for c in text
+    }
     for name, stats in columns.items():
         stats["null_share"] = round(float(frame[name].isna().mean()), 6) if len(frame) else 0.0
     return {"rows": len(frame), **meta, "columns": columns}
@@ -120,11 +128,18 @@ class DriftCounter:
             else Counter()
             for name, spec in self.columns.items()
         }
+        self.vocabularies = {
+            name: VocabularyCounter(spec["vocabulary"])
+            for name, spec in self.columns.items()
+            if "vocabulary" in spec  # a text column (references from before have none)
+        }
 
     def add(self, frame: pd.DataFrame) -> None:
         for name, spec in self.columns.items():
             if name not in frame.columns:
                 continue
+            if name in self.vocabularies:
+                self.vocabularies[name].add(frame[name])
             if spec["type"] == "numeric":
                 values = measured(frame[name], spec)
                 self.counts[name] += bin_counts(_numbers(values), spec["edges"])
@@ -147,15 +162,27 @@ class DriftCounter:
             if total and spec["shares"]:
                 value = psi(spec["shares"], counts) if numeric else linf(spec["shares"], counts)
                 distance = round(value, 4)
-            verdict = "missing" if distance is None else "ok" if distance <= threshold else "drift"
             metric = ("psi" if numeric else "linf") + (" of words" if spec.get("measure") else "")
-            rows.append(
-                {
-                    "column": name,
-                    "metric": metric,
-                    "distance": distance,
-                    "threshold": threshold,
-                    "verdict": verdict,
-                }
-            )
+            rows.append(row(name, metric, distance, threshold))
+            if name in self.vocabularies:
+                rows.append(self.vocabulary_row(name, p))
         return rows
+
+    def vocabulary_row(self, name: str, p: DriftParams) -> dict:
+        """A text column's words against the training split's (`tasks.data.vocabulary`)."""
+        counter = self.vocabularies[name]
+        found = counter.distance()
+        distance = None if found is None else round(found, 4)
+        return row(name, VOCABULARY, distance, p.vocabulary_threshold) | counter.shares()
+
+
+def row(column: str, metric: str, distance: float | None, threshold: float) -> dict:
+    """One line of the drift report: a column's distance, its threshold and the verdict."""
+    verdict = "missing" if distance is None else "ok" if distance <= threshold else "drift"
+    return {
+        "column": column,
+        "metric": metric,
+        "distance": distance,
+        "threshold": threshold,
+        "verdict": verdict,
+    }

@@ -67,3 +67,29 @@ def test_a_column_absent_from_new_data_is_reported_missing():
     reference = reference_stats(frame(), ["x"], ["label"])
     rows = compare(reference, frame().drop(columns="x"))
     assert rows["x"]["verdict"] == "missing" and rows["x"]["distance"] is None
+
+
+def texts(words: list[str], rows: int, seed: int) -> pd.DataFrame:
+    """Texts of 6 to 20 words drawn from `words` by Zipf's law, as words in text are (same
+    lengths whatever the words)."""
+    rng = np.random.default_rng(seed)
+    lengths, zipf = rng.integers(6, 21, rows), 1 / np.arange(1, len(words) + 1)
+    drawn = [rng.choice(words, n, p=zipf / zipf.sum()) for n in lengths]
+    return pd.DataFrame({"review": [" ".join(words) for words in drawn]})
+
+
+def test_text_of_another_vocabulary_drifts_and_the_same_one_does_not():
+    usual = [f"w{i}" for i in range(3000)]
+    reference = reference_stats(texts(usual, 2000, 0), [], [], ["review"])
+    assert len(reference["columns"]["review"]["vocabulary"]["tokens"]) == 2000
+    rows = {row["metric"]: row for row in DriftCounter(reference).report(DriftParams())}
+    assert set(rows) == {"psi of words", "oov rate rise"}
+    counter = DriftCounter(reference)
+    counter.add(texts(usual, 300, 1))
+    vocabulary = {r["metric"]: r for r in counter.report(DriftParams())}["oov rate rise"]
+    assert vocabulary["verdict"] == "ok" and vocabulary["distance"] < 0.05
+    counter = DriftCounter(reference)
+    counter.add(texts([f"x{i}" for i in range(3000)], 300, 2))
+    rows = [r for r in counter.report(DriftParams()) if r["verdict"] == "drift"]
+    assert [(r["column"], r["metric"]) for r in rows] == [("review", "oov rate rise")]
+    assert rows[0]["oov_share"] == 1.0  # lengths alike: only the words drift

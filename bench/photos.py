@@ -47,8 +47,11 @@ AUGMENT = {"flip": "horizontal", "rotation": 0.05, "zoom": 0.1, "contrast": 0.1}
 CHILD = "from bench.photos import child; child()"
 
 
-def write_photos(images: Path, count: int, size: tuple[int, int], seed: int = 0) -> Path:
-    """`images/<class>/<n>.jpg`, landscape and portrait, generated in threads."""
+def write_photos(
+    images: Path, count: int, size: tuple[int, int], seed: int = 0, suffixes=("jpg",)
+) -> Path:
+    """`images/<class>/<n>.<suffix>`, landscape and portrait, generated in threads; the
+    suffixes (jpg, png) take turns."""
     from PIL import Image
 
     from tests.photos import CLASSES, texture
@@ -59,7 +62,8 @@ def write_photos(images: Path, count: int, size: tuple[int, int], seed: int = 0)
         height, width = size if index % 4 else size[::-1]
         folder = images / label
         folder.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(texture(label, rng, height, width)).save(folder / f"{index}.jpg")
+        path = folder / f"{index}.{suffixes[index % len(suffixes)]}"
+        Image.fromarray(texture(label, rng, height, width)).save(path)
 
     with ThreadPoolExecutor(os.cpu_count()) as pool:
         list(pool.map(one, range(count)))

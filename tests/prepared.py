@@ -1,7 +1,8 @@
 """Tiny prepared splits in the prepare stage's layout, for the train-stage tests.
 
 Images are scikit-learn's bundled digits (learnable in a few epochs); the table mixes numeric
-columns with missing values and a text column, with a label that depends on both.
+columns with missing values and a category column, with a label that depends on both;
+the reviews mix a free-text column with a number.
 """
 
 from __future__ import annotations
@@ -70,6 +71,32 @@ def table(
         frames[name]["y"] = label
     meta = {"target": "y", "null_targets_dropped": 0, "kind": "table", "classes": ["no", "yes"]}
     meta["features"] = {"numeric": ["size", "weight"], "categorical": ["color"]}
+    return _write(folder, frames, meta, row_group)
+
+
+def reviews(
+    folder: Path, rows: tuple[int, int, int] = (300, 100, 100), row_group: int | None = None
+) -> dict:
+    """A free-text review column beside a number of stars; label by the review's words."""
+    rng = np.random.default_rng(1)
+    good, bad, filler = (
+        ["great", "lovely", "works"],
+        ["broken", "awful", "late"],
+        ["the", "a", "it"],
+    )
+    frames = {}
+    for name, count in zip(SPLITS, rows, strict=True):
+        positive = rng.random(count) < 0.5
+        words = [
+            " ".join(rng.choice((good if p else bad) + filler, rng.integers(3, 9)))
+            for p in positive
+        ]
+        frames[name] = pd.DataFrame(
+            {"review": pd.array(words, dtype="string"), "stars": rng.integers(1, 6, count)}
+        )
+        frames[name]["y"] = np.where(positive, "yes", "no")
+    meta = {"target": "y", "null_targets_dropped": 0, "kind": "table", "classes": ["no", "yes"]}
+    meta["features"] = {"numeric": ["stars"], "categorical": [], "text": ["review"]}
     return _write(folder, frames, meta, row_group)
 
 

@@ -33,8 +33,9 @@ def trained(folder: Path, **train):
     [
         (prepared.table, {}),  # numbers with NaN, a category with nulls (StringLookup)
         (prepared.digits, {"augment": {"flip": "horizontal", "rotation": 0.2}}),
+        (prepared.reviews, {"text": {"max_tokens": 200}}),  # raw strings (TextVectorization)
     ],
-    ids=["table-with-categories", "images-with-augmentation"],
+    ids=["table-with-categories", "images-with-augmentation", "text"],
 )
 def test_a_fresh_process_serves_what_keras_predicts(tmp_path, make, train):
     make(tmp_path / "prepared", rows=(120, 40, 60))

@@ -50,6 +50,9 @@ NOTES = {
     "labels": NOTE,
     "rows": "trainflow suite init: between half and ten times the rows seen.",
     "images": "trainflow suite init: what the images seen look like.",
+    "text": "trainflow suite init: free text; up to twice the share of blank values seen, "
+    "plus 1 point.",
+    "length": "trainflow suite init: free text up to twice the longest value seen (characters).",
 }
 
 
@@ -101,6 +104,25 @@ def column_expectations(name: str, facts: dict, rows: int, label: bool, suspect=
     return found
 
 
+def text_expectations(name: str, facts: dict, report: dict, rows: int) -> list:
+    """A free-text column's words and length: never its values (tomorrow's reviews are new)."""
+    import great_expectations.expectations as gxe
+
+    blank = round(report["empty_share"] * rows)  # blank or missing, of every row
+    found = [
+        gxe.ExpectColumnValuesToMatchRegex(
+            column=name, regex=r"\S", mostly=null_mostly(blank, rows), notes=NOTES["text"]
+        )
+    ]
+    if facts.get("longest"):
+        found.append(
+            gxe.ExpectColumnValueLengthsToBeBetween(
+                column=name, min_value=0, max_value=2 * facts["longest"], notes=NOTES["length"]
+            )
+        )
+    return found
+
+
 def table_suite(profile: Profile, findings: Findings, task: str) -> list:
     """The table's columns and rows; a class label's known values, or a number's range
     (`data.task`, as validate decides it)."""
@@ -115,8 +137,12 @@ def table_suite(profile: Profile, findings: Findings, task: str) -> list:
         ),
     ]
     for name, facts in profile.columns.items():
-        suspect = name in findings.suspects
         label = name == profile.target and not numbers
+        if name in findings.texts:  # its values are left free, as a suspect's are
+            found += column_expectations(name, facts, profile.rows, label, suspect=True)
+            found += text_expectations(name, facts, findings.texts[name], profile.rows)
+            continue
+        suspect = name in findings.suspects
         found += column_expectations(name, facts, profile.rows, label, suspect)
     if numbers:
         return found

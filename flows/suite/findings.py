@@ -24,6 +24,7 @@ class Findings:
     suspects: dict[str, str]
     spellings: dict[str, list[str]]
     merged: bool  # data.normalize_labels: the label's spellings are one class
+    texts: dict[str, dict]  # free-text columns: blank share and lengths in words
 
     @classmethod
     def of(cls, tally: Tally, data: DataParams) -> Findings:
@@ -32,6 +33,7 @@ class Findings:
             suspects=tally.suspects(),
             spellings={c: [describe_spellings(g) for g in gs] for c, gs in groups.items() if gs},
             merged=data.normalize_labels,
+            texts=tally.texts(),
         )
 
     def lines(self, data: DataParams) -> list[str]:

@@ -39,6 +39,10 @@ class Profile:
             facts["integer"] = facts.get("integer", True) and whole
             facts["min"] = min(facts.get("min", math.inf), float(present.min()))
             facts["max"] = max(facts.get("max", -math.inf), float(present.max()))
-        elif not facts["numeric"] and facts["values"] is not None:
-            seen = facts["values"] | set(present.unique().tolist())
-            facts["values"] = seen if len(seen) <= MAX_CATEGORIES else None
+        elif not facts["numeric"]:
+            if len(present):
+                longest = int(present.astype("string").str.len().max())
+                facts["longest"] = max(facts.get("longest", 0), longest)
+            if facts["values"] is not None:
+                seen = facts["values"] | set(present.unique().tolist())
+                facts["values"] = seen if len(seen) <= MAX_CATEGORIES else None

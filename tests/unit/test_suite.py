@@ -118,3 +118,35 @@ def test_draft_names_the_quiet_killers_and_leaves_id_values_free(tmp_path, monke
     tomorrow = animals(seed=4).assign(order_no=lambda f: f["order_no"] + 10_000)
     write_table(tmp_path, tomorrow)
     assert validate.run(params)["success"]  # new order numbers are not out of range
+
+
+def test_a_text_column_is_drafted_as_free_text_not_as_a_set_of_reviews(tmp_path, monkeypatch):
+    """Reviews few enough to fit a value set would otherwise be drafted as one, and every new
+    review would fail validation; a text column gets its blank share and length instead."""
+    from tasks import validate
+    from tests.texts import reviews
+
+    today = reviews(40).assign(label=lambda f: f.pop("sentiment"))
+    today.loc[[3, 17], "review"] = "  "
+    write_table(tmp_path, today)
+    monkeypatch.chdir(tmp_path)
+    params = params_for(suite="reviews")
+    found = expectations(tmp_path / init_suite(params))
+    assert ("expect_column_values_to_be_in_set", "review") not in found
+    assert found[("expect_column_values_to_be_in_set", "channel")]["value_set"] == [
+        "app",
+        "shop",
+        "web",
+    ]
+    blank = found[("expect_column_values_to_match_regex", "review")]
+    assert blank["regex"] == r"\S" and blank["mostly"] == round(1 - (2 * 2 / 40 + 0.01), 4)
+    longest = int(today["review"].str.len().max())
+    length = found[("expect_column_value_lengths_to_be_between", "review")]
+    assert (length["min_value"], length["max_value"]) == (0, 2 * longest)
+    tomorrow = reviews(40, seed=7).assign(label=lambda f: f.pop("sentiment"))
+    write_table(tmp_path, tomorrow)
+    assert validate.run(params)["success"]  # new reviews are not "unexpected values"
+    pasted = tomorrow.assign(review=lambda f: f["review"] + " " + "x" * (4 * longest))
+    write_table(tmp_path, pasted)
+    with pytest.raises(DataValidationError, match="expect_column_value_lengths_to_be_between"):
+        validate.run(params)

@@ -75,8 +75,7 @@ def watched(prefect_api, tmp_path_factory) -> Iterator[tuple[Path, object, Path]
         yield workspace, deployment, root / "watch.log"
     finally:
         for process in (watcher, worker):
-            process.terminate()
-            process.wait(30)
+            stop(process)
 
 
 def test_an_unchanged_source_starts_nothing(watched):

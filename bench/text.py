@@ -275,7 +275,7 @@ def main() -> dict:
         meta = json.loads((repo / "data/prepared/meta.json").read_text())
     print(f"text: accuracy {ours:.4f}, sklearn {theirs:.4f}", flush=True)
     quality = {"accuracy": round(ours, 4), "sklearn_accuracy": round(theirs, 4)}
-    quality |= {"rows": meta.get("rows"), "texts": len(texts)}
+    quality |= {f"{split}_rows": n for split, n in meta["rows"].items()} | {"texts": len(texts)}
     speed = {k: [round(v) for v in values] for k, values in rates.items()} | {"epochs": epochs}
     pairs = zip(rates["bare"], rates["stage"], strict=True)
     return {

@@ -63,7 +63,11 @@ def read_table_file(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 def table_chunks(path: str | os.PathLike[str], rows: int) -> Iterator[pd.DataFrame]:
     """A CSV or Parquet file `rows` at a time (about: Parquet keeps its row groups' sizes),
-    read as `read_table_file` reads it whole."""
+    read as `read_table_file` reads it whole.
+
+    Parquet is read without pyarrow's pre-buffering, which keeps every row group read so far
+    until the file is closed: memory would grow with the file (170 MB more on 20 million rows).
+    """
     path = Path(path)
     if path.suffix.lower() == ".csv":
         from tasks.data.csvfile import read_csv_chunks
@@ -74,7 +78,7 @@ def table_chunks(path: str | os.PathLike[str], rows: int) -> Iterator[pd.DataFra
     import pyarrow.parquet as pq
 
     try:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
+        for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=rows):
             yield batch.to_pandas()
     except pa.ArrowException as err:
         raise DataValidationError(f"{path}: not a readable Parquet file ({err})") from None

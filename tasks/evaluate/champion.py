@@ -147,6 +147,8 @@ def seen_by(files: list[Path], signature: dict) -> np.ndarray:
     found = [
         prepared_identities(batch.to_pandas(), signature)
         for path in files
-        for batch in pq.ParquetFile(path).iter_batches(BATCH_ROWS, columns=columns)
+        for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(
+            BATCH_ROWS, columns=columns
+        )
     ]
     return np.unique(np.concatenate(found)) if found else np.array([], dtype=np.uint64)

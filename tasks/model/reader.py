@@ -100,7 +100,7 @@ def column_input(column: pa.ChunkedArray, spec: dict) -> np.ndarray:
 
 def text_values(split: Split, column: str, rows: int = 65_536) -> Iterator[np.ndarray]:
     """One text column of the split as 1-D string arrays, a batch at a time (missing: "")."""
-    for batch in pq.ParquetFile(split.path).iter_batches(rows, columns=[column]):
+    for batch in pq.ParquetFile(split.path, pre_buffer=False).iter_batches(rows, columns=[column]):
         yield column_input(batch[column], {"dtype": TEXT}).reshape(-1)
 
 
@@ -113,7 +113,9 @@ def table_stats(split: Split, rows: int = 65_536, text: TextParams | None = None
     numeric, categorical = split.meta["features"]["numeric"], split.meta["features"]["categorical"]
     count, mean, m2 = (np.zeros(len(numeric)) for _ in range(3))
     vocabularies: dict[str, set[str]] = {column: set() for column in categorical}
-    for batch in pq.ParquetFile(split.path).iter_batches(rows, columns=[*numeric, *categorical]):
+    for batch in pq.ParquetFile(split.path, pre_buffer=False).iter_batches(
+        rows, columns=[*numeric, *categorical]
+    ):
         if numeric:
             values = np.column_stack(
                 [batch[c].cast(pa.float64()).to_numpy(zero_copy_only=False) for c in numeric]
@@ -152,7 +154,7 @@ def pixel_bytes(column: pa.ChunkedArray) -> bytes:
 
 def windows(split: Split, rows: int, rng: np.random.Generator | None) -> Iterator[pa.Table]:
     """Tables of about `rows` rows: row groups in random order, rows shuffled within each."""
-    file = pq.ParquetFile(split.path)
+    file = pq.ParquetFile(split.path, pre_buffer=False)
     groups = np.arange(file.num_row_groups)
     if rng is not None:
         rng.shuffle(groups)

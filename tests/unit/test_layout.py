@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tasks.data.layout import image_files, list_images
+from tasks.data.layout import image_files, list_images, table_chunks
 from tasks.data.manifest import manifest
 from tests.photos import junk, save, texture
 
@@ -57,3 +57,25 @@ def test_large_photos_are_surveyed_at_a_reduced_scale_but_read_to_the_end(tmp_pa
     with Image.open(tmp_path / "cat" / "big.jpeg") as image:
         full = float(np.asarray(image.convert("L")).mean())
     assert abs(rows.loc["cat/big.jpeg", "intensity"] - full) < 1.0
+
+
+def test_a_parquet_table_is_read_in_chunks_in_memory_that_stays_flat(tmp_path):
+    """A table scored a chunk at a time (`trainflow predict`) holds a few row groups, not
+    every one read so far: pyarrow's pre-buffering would keep the whole file by the end."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    groups, rows, columns = 40, 25_000, 8
+    values = np.arange(groups * rows, dtype="float64")
+    table = pa.table({f"x{i}": values + i for i in range(columns)})
+    pq.write_table(table, tmp_path / "big.parquet", row_group_size=rows)
+    group_bytes = rows * columns * 8  # 1.5 MiB
+    del table
+    held, firsts = [], []
+    for chunk in table_chunks(tmp_path / "big.parquet", rows):
+        held.append(pa.total_allocated_bytes())
+        firsts.append(float(chunk["x0"].iloc[0]))
+        del chunk
+    assert firsts == [float(group * rows) for group in range(groups)]
+    early, late = max(held[:5]), max(held[-5:])
+    assert late <= early + group_bytes, f"{early / 2**20:.0f} MiB -> {late / 2**20:.0f} MiB"

@@ -38,12 +38,13 @@ from tasks.model.inputs import table_inputs
 from tasks.problems import problem_of
 
 MAX_EXAMPLES = 3
-# Read, decoded and predicted together: table rows (a few MB however wide the table), images
-# (256 at 224x224 are 38 MB of pixels); each chunk is fed to the model in batches, images in
-# evaluate's batch size (so their probabilities equal evaluate's bit for bit); text files
+# Read, decoded and predicted together: table rows (fewer in a wide table, `table_chunk_rows`),
+# images (256 at 224x224 are 38 MB of pixels); each chunk is fed to the model in batches, images
+# in evaluate's batch size (so their probabilities equal evaluate's bit for bit); text files
 # (a few KB each) 2048 at a time.
-CHUNK_ROWS = {"table": 65_536, "image": 256, "text": 2048}
+CHUNK_ROWS = {"table": 131_072, "image": 256, "text": 2048}
 BATCH = {"table": 2048, "image": 256, "text": 2048}
+TABLE_VALUES = 1 << 22
 Batch = tuple[pd.Series, object, pd.Series | None]
 
 
@@ -89,12 +90,19 @@ def row_ids(frame: pd.DataFrame, meta: dict, source: Path, start: int) -> pd.Ser
     return source_ids(np.arange(start, stop), [{"file": source.name, "rows": stop}])
 
 
+def table_chunk_rows(signature: dict, rows: int) -> int:
+    """Rows per chunk of a table: `rows`, or fewer where that many would hold more than
+    TABLE_VALUES input values (32 MB of numbers), but at least a batch. Each chunk costs one
+    `model.predict` call (about 50 ms), so narrow tables score faster in large chunks."""
+    return min(rows, max(BATCH["table"], TABLE_VALUES // len(signature["inputs"])))
+
+
 def table_batches(source: Path, meta: dict, rows: int) -> Iterator[Batch]:
     """(ids, model inputs, known labels or None) per chunk of a CSV or Parquet file."""
     if source.suffix.lower() not in TABLE_SUFFIXES:
         raise ParamsError(f"{source}: expected a CSV or Parquet file for a tabular model")
     signature, target, start = signature_of(meta), meta["target"], 0
-    for frame in table_chunks(source, rows):
+    for frame in table_chunks(source, table_chunk_rows(signature, rows)):
         frame.index = pd.RangeIndex(start, start + len(frame))  # error messages name the row
         check_table(frame, signature, source)
         labels = frame[target] if target in frame.columns else None

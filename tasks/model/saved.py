@@ -42,7 +42,9 @@ def export_saved_model(model, dest: Path) -> Path:
     import keras
 
     specs = input_specs(model)
-    signature = next(iter(specs.values())) if len(specs) == 1 else specs
+    # the structure the model was built with: named inputs (a table's columns, even only one)
+    # as a dict, an image as its one tensor
+    signature = specs if isinstance(model.input, dict) else next(iter(specs.values()))
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(

@@ -67,6 +67,9 @@ def test_text_is_vectorised_inside_the_saved_model_from_the_training_words(tmp_p
     assert not np.allclose(proba[0], proba[3])
 
 
+# Keras warns (to the user, in train's output) when the model is called with one tensor where
+# it was built with named inputs: exporting the SavedModel of a one-column table did that.
+@pytest.mark.filterwarnings("error:The structure of `inputs`:UserWarning")
 def test_a_table_whose_only_feature_is_text_prepares_trains_and_predicts(tmp_path, monkeypatch):
     from flows.predict import predict, predict_batches
     from tasks import prepare, train

@@ -17,10 +17,12 @@ from flows.registry_cli import models_app, predict
 from flows.serve import DEFAULT_NAME
 from flows.server import ServerFailed
 from tasks.common.errors import ExitCode, Interrupted, RunBusy, TrainflowError
+from tasks.common.teardown import quick_exit_at_end
 
 if TYPE_CHECKING:
     from tasks.common.params import Params
 
+quick_exit_at_end()  # `trainflow` imports Prefect and DVC: their teardown costs a second
 app = typer.Typer(
     cls=Group, help="Declarative retraining pipeline for Keras models.", no_args_is_help=True
 )

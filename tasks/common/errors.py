@@ -8,6 +8,8 @@ from collections.abc import Callable
 from enum import IntEnum
 from typing import Any
 
+from tasks.common.teardown import quick_exit_at_end
+
 
 class ExitCode(IntEnum):
     """Process exit codes; the docs' exit-code page is generated from these and DETAILS."""
@@ -120,11 +122,13 @@ class RemoteMoved(TrainflowError):
 
 
 def stage_entry(stage: str) -> Callable[[Callable[[], Any]], Callable[[], None]]:
-    """Wrap a stage's `main` so an expected error prints one clear message and its exit code."""
+    """Wrap a stage's `main` so an expected error prints one clear message and its exit code,
+    and the process ends without the interpreter's slow teardown (`tasks.common.teardown`)."""
 
     def wrap(main: Callable[[], Any]) -> Callable[[], None]:
         @functools.wraps(main)
         def entry() -> None:
+            quick_exit_at_end()
             try:
                 main()
             except TrainflowError as err:

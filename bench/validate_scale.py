@@ -85,19 +85,25 @@ def profile(output: str, seconds: float) -> dict[str, float]:
     return profile
 
 
-def measure_size(root: Path, rows: int, suite: Path, env: dict) -> dict:
-    """Repeated fresh-process timings of validate and the pandas baseline at one size."""
-    folder = workspace(root, rows)
-    (root / "gx").symlink_to(suite, target_is_directory=True)
-    commands = {
-        "validate": [sys.executable, "-m", "tasks.validate"],
-        "pandas": [sys.executable, "-c", BASELINE, str(folder)],
-    }
+VALIDATE = [sys.executable, "-m", "tasks.validate"]
+
+
+def rounds(commands: dict[str, list[str]], root: Path, env: dict, rows: int) -> dict[str, list]:
+    """Each command's fresh-process runs over the repeats, in rotating order."""
     runs: dict[str, list] = {name: [] for name in commands}
     for turn in range(repeats()):
         for name in rotated(list(commands), turn):
             runs[name].append(measure(commands[name], root, env))
             say("validate_scale", f"{rows:,} rows, {name}", runs[name][-1].seconds)
+    return runs
+
+
+def measure_size(root: Path, rows: int, suite: Path, env: dict) -> dict:
+    """Repeated fresh-process timings of validate and the pandas baseline at one size."""
+    folder = workspace(root, rows)
+    (root / "gx").symlink_to(suite, target_is_directory=True)
+    commands = {"validate": VALIDATE, "pandas": [sys.executable, "-c", BASELINE, str(folder)]}
+    runs = rounds(commands, root, env, rows)
     median = {name: statistics.median(r.seconds for r in done) for name, done in runs.items()}
     phases = [profile(r.output, r.seconds) for r in runs["validate"]]
     return {
@@ -116,16 +122,9 @@ def fixed_cost(root: Path, env: dict) -> dict:
     in rotating order: what validation costs beyond GE's import whatever the size."""
     workspace(root, FIXED_ROWS)
     measure([sys.executable, "-c", DRAFT], root, env)
-    commands = {
-        "validate": [sys.executable, "-m", "tasks.validate"],
-        IMPORT_GE: [sys.executable, "-c", IMPORT_GE],
-    }
-    runs: dict[str, list[float]] = {name: [] for name in commands}
-    for turn in range(repeats()):
-        for name in rotated(list(commands), turn):
-            runs[name].append(measure(commands[name], root, env).seconds)
-            say("validate_scale", f"{FIXED_ROWS:,} rows, {name}", runs[name][-1])
-    return {name: [round(s, 2) for s in seconds] for name, seconds in runs.items()}
+    commands = {"validate": VALIDATE, IMPORT_GE: [sys.executable, "-c", IMPORT_GE]}
+    runs = rounds(commands, root, env, FIXED_ROWS)
+    return {name: [round(r.seconds, 2) for r in done] for name, done in runs.items()}
 
 
 def marginal(sizes: list[dict], name: str) -> list[float]:

@@ -20,6 +20,7 @@ FEW_CLASSES = 20  # whole numbers with at most this many values are class labels
 MANY_VALUES = 50  # whole numbers with more than this many values are quantities
 MOSTLY_NUMBERS = 0.9  # share of values that parse as numbers for a column to look numeric
 MAX_EXAMPLES = 5
+SAMPLE = 1000  # values looked at to choose how to parse a text column
 
 
 @dataclass
@@ -40,7 +41,7 @@ class TargetFacts:
         if pd.api.types.is_bool_dtype(values):
             self.boolean = True
             return
-        numbers = pd.to_numeric(present, errors="coerce")
+        numbers = _as_numbers(present)
         bad = numbers.isna()
         self.not_numbers += int(bad.sum())
         for row, value in present[bad].head(MAX_EXAMPLES - len(self.examples)).items():
@@ -60,6 +61,20 @@ class TargetFacts:
         many = f"more than {MANY_VALUES}" if count > MANY_VALUES else str(count)
         whole = "whole numbers" if self.whole else "numbers, some fractional"
         return f"'{target}' holds {many} distinct {whole}"
+
+
+def _as_numbers(values: pd.Series) -> pd.Series:
+    """`values` as numbers, NaN where a value is not one. Text is parsed one distinct value
+    at a time when values repeat: a label column of a million rows holds a handful, and
+    parsing every row took most of a second per million."""
+    if pd.api.types.is_numeric_dtype(values):
+        return pd.to_numeric(values)
+    head = values.iloc[:SAMPLE]
+    if head.nunique() > len(head) // 2:  # mostly distinct: numbers written as text
+        return pd.to_numeric(values, errors="coerce")
+    codes, distinct = pd.factorize(values)
+    parsed = pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce")
+    return pd.Series(parsed.to_numpy(dtype=float)[codes], index=values.index)
 
 
 def choose(task: str, facts: TargetFacts, target: str) -> str:

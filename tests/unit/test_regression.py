@@ -43,6 +43,13 @@ def test_auto_says_what_to_set_when_it_cannot_tell():
     assert "row 100 ('n/a')" in str(err.value)
 
 
+def test_repeated_labels_written_as_text_are_parsed_like_every_row():
+    assert choose("auto", facts(["3", "7", 5] * 400), "grade") == "classification"
+    junk = facts(pd.Series(["3", "7", "n/a"] * 400, index=range(10, 1210)))
+    assert (junk.values, junk.not_numbers, junk.distinct) == (1200, 400, {3.0, 7.0})
+    assert junk.examples[:2] == ["row 12 ('n/a')", "row 15 ('n/a')"]
+
+
 def test_facts_counted_in_batches_decide_as_the_whole_column():
     values = pd.Series(np.arange(200) % 60)
     whole = facts(values)

@@ -76,3 +76,10 @@ def test_mostly_zero_is_kept_when_merging(runner):
     parts = [pd.DataFrame({"x": [np.nan] * 3}), pd.DataFrame({"x": [np.nan] * 2})]
     [result] = verdicts(runner, parts, [gxe.ExpectColumnValuesToNotBeNull(column="x", mostly=0)])
     assert result.success and result.result["unexpected_count"] == 5
+
+
+def test_a_batch_is_not_fingerprinted_value_by_value(runner):
+    """GX would hash every value of each slab for a marker that nothing reads."""
+    batch = runner.batches.get_batch(batch_parameters={"dataframe": pd.DataFrame({"x": [1, 2]})})
+    assert "ge_load_time" in batch.batch_markers
+    assert "pandas_data_fingerprint" not in batch.batch_markers
